@@ -1,0 +1,2 @@
+//! clearctl, the operator's CLI for Clearway.
+fn main() {}

@@ -1,0 +1,2 @@
+//! The switch pipeline and its per-lcore tables.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Host and NIC model, checks and planning.
+#![forbid(unsafe_code)]
