@@ -5,3 +5,7 @@
 //! codec with its frame header. What it is not: anything that owns buffers,
 //! touches DPDK or allocates on the decode path.
 #![forbid(unsafe_code)]
+
+pub mod frame;
+pub mod iso8583;
+pub mod net;

@@ -1,0 +1,2 @@
+//! The durable journal of money-moving state changes.
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! Network-layer packet views: Ethernet, ARP, IPv4, ICMP, UDP.
