@@ -14,7 +14,7 @@ fn closure_runs_on_a_worker_lcore_and_returns_its_value() {
     let eal = eal("launch");
     let worker = *eal.worker_lcores().first().expect("one worker lcore");
     assert_ne!(worker, eal.main_lcore());
-    let h = launch(worker, move || rte::LcoreId::current()).unwrap();
+    let h = launch(worker, rte::LcoreId::current).unwrap();
     assert_eq!(
         h.join().unwrap(),
         worker,
