@@ -15,10 +15,6 @@ pub(crate) fn read32(buf: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]])
 }
 
-pub(crate) fn write32(buf: &mut [u8], at: usize, value: u32) {
-    buf[at..at + 4].copy_from_slice(&value.to_be_bytes());
-}
-
 pub(crate) fn read6(buf: &[u8], at: usize) -> [u8; 6] {
     let mut out = [0u8; 6];
     out.copy_from_slice(&buf[at..at + 6]);

@@ -206,9 +206,8 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The 802.1Q tag, if the frame has one.
     pub fn vlan_tag(&self) -> Option<VlanTag> {
-        self.is_tagged().then(|| {
-            VlanTag::from_tci(read16(self.buffer.as_ref(), field::VLAN_TCI.start))
-        })
+        self.is_tagged()
+            .then(|| VlanTag::from_tci(read16(self.buffer.as_ref(), field::VLAN_TCI.start)))
     }
 
     /// The EtherType of the payload: the inner one on a tagged frame.

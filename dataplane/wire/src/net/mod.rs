@@ -8,9 +8,13 @@
 //! switch's classifier, and [`rewrite`] turns a received frame into the one
 //! to send without copying it. Nothing here allocates.
 
+pub mod arp;
 mod be;
 pub mod checksum;
 mod error;
 pub mod ethernet;
+pub mod icmp;
+pub mod ipv4;
+pub mod udp;
 
 pub use error::{Error, ErrorKind, Layer, Result};
