@@ -1,1 +1,33 @@
 //! ISO 8583:1987 messages: field specs, zero-copy decode, encode, response building.
+//!
+//! - [`Spec`]: per-field layout tables; built-ins [`DEFAULT`] and [`DEFAULT_ASCII`] match
+//!   pyiso8583 4.x field for field, others load from TOML ([`Spec::from_toml_str`]).
+//! - [`FieldIndex`] / [`Message`]: decode builds an index of field byte ranges over the
+//!   original buffer and validates the whole message; no allocation, no copy.
+//! - [`encode`]: field values into a caller's buffer.
+//! - [`build_response`]: turns a decoded request into its response inside the same
+//!   buffer (MTI, fields 39/38, fields a response must not echo).
+//!
+//! Errors are one [`Error`] value carrying an [`ErrorKind`], the field number and the
+//! byte offset. Nothing here panics on any input bytes.
+
+mod decode;
+mod encode;
+mod error;
+mod field_set;
+mod primitives;
+mod response;
+mod spec;
+mod spec_file;
+
+pub use decode::{FieldIndex, Message, Span};
+pub use encode::{encode, encoded_len, is_data_field, FieldValues};
+pub use error::{Error, ErrorKind};
+pub use field_set::{FieldNumbers, FieldSet};
+pub use primitives::unpack_bcd;
+pub use response::{apply_edits, build_response, response_mti, Edits, ResponsePolicy};
+pub use spec::{
+    BitmapEncoding, Encoding, FieldSpec, LengthType, MtiEncoding, PrefixEncoding, Spec, DEFAULT,
+    DEFAULT_ASCII,
+};
+pub use spec_file::SpecError;

@@ -1,0 +1,358 @@
+//! Byte-level pieces shared by decode, encode and in-place editing: MTI, bitmaps,
+//! length prefixes, and the content rules of each field encoding.
+//!
+//! Everything here works on slices the caller has already bounds-checked, so no function
+//! can index out of range; each returns the offending byte's index so errors can carry
+//! an exact offset.
+
+use super::error::ErrorKind;
+use super::spec::{BitmapEncoding, Encoding, FieldSpec, LengthType, MtiEncoding, PrefixEncoding};
+
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
+
+#[inline]
+pub(crate) const fn is_digit(b: u8) -> bool {
+    b.wrapping_sub(b'0') < 10
+}
+
+/// Index of the first byte that is not `'0'..='9'`.
+#[inline]
+pub(crate) fn first_non_digit(bytes: &[u8]) -> Option<usize> {
+    // The branch-free OR over the whole slice vectorises; only a bad field pays for `position`.
+    let bad = bytes.iter().fold(false, |acc, &b| acc | !is_digit(b));
+    if bad {
+        bytes.iter().position(|&b| !is_digit(b))
+    } else {
+        None
+    }
+}
+
+/// Index of the first byte above 0x7F (pyiso8583 decodes ASCII fields strictly too).
+#[inline]
+pub(crate) fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    if bytes.is_ascii() {
+        None
+    } else {
+        bytes.iter().position(|b| !b.is_ascii())
+    }
+}
+
+/// Checks the MTI's wire bytes (`bytes.len() == enc.wire_len()`).
+pub(crate) fn check_mti(bytes: &[u8], enc: MtiEncoding) -> Result<(), ErrorKind> {
+    let ok = match enc {
+        MtiEncoding::Ascii => first_non_digit(bytes).is_none(),
+        MtiEncoding::Bcd => bytes.iter().all(|&b| b >> 4 < 10 && b & 0x0F < 10),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ErrorKind::BadMti)
+    }
+}
+
+/// Turns four ASCII digits into the MTI's wire bytes.
+pub(crate) fn write_mti(out: &mut [u8], mti: &[u8; 4], enc: MtiEncoding) {
+    match enc {
+        MtiEncoding::Ascii => out[..4].copy_from_slice(mti),
+        MtiEncoding::Bcd => {
+            out[0] = (mti[0] - b'0') << 4 | (mti[1] - b'0');
+            out[1] = (mti[2] - b'0') << 4 | (mti[3] - b'0');
+        }
+    }
+}
+
+/// Reads one bitmap (`bytes.len() == enc.wire_len()`).
+#[inline]
+pub(crate) fn read_bitmap(bytes: &[u8], enc: BitmapEncoding) -> Result<u64, ErrorKind> {
+    match enc {
+        BitmapEncoding::Binary => {
+            let mut raw = [0u8; 8];
+            raw.copy_from_slice(&bytes[..8]);
+            Ok(u64::from_be_bytes(raw))
+        }
+        BitmapEncoding::AsciiHex => {
+            // Upper case only: pyiso8583 writes upper case, and accepting lower case would
+            // let a message decode that does not re-encode to the same bytes.
+            let mut value = 0u64;
+            for &b in &bytes[..16] {
+                let nibble = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'A'..=b'F' => b - b'A' + 10,
+                    _ => return Err(ErrorKind::BadBitmap),
+                };
+                value = value << 4 | nibble as u64;
+            }
+            Ok(value)
+        }
+    }
+}
+
+pub(crate) fn write_bitmap(out: &mut [u8], value: u64, enc: BitmapEncoding) {
+    match enc {
+        BitmapEncoding::Binary => out[..8].copy_from_slice(&value.to_be_bytes()),
+        BitmapEncoding::AsciiHex => {
+            for (i, slot) in out[..16].iter_mut().enumerate() {
+                *slot = HEX_UPPER[(value >> (60 - 4 * i) & 0xF) as usize];
+            }
+        }
+    }
+}
+
+/// Reads a length prefix (`bytes.len() == spec.prefix_len()`); returns the stated length.
+#[inline]
+pub(crate) fn read_prefix(bytes: &[u8], spec: &FieldSpec) -> Result<usize, ErrorKind> {
+    let mut value = 0usize;
+    match spec.prefix {
+        PrefixEncoding::Ascii => {
+            for &b in bytes {
+                if !is_digit(b) {
+                    return Err(ErrorKind::BadLengthPrefix);
+                }
+                value = value * 10 + (b - b'0') as usize;
+            }
+        }
+        PrefixEncoding::Bcd => {
+            // An odd digit count (LLL) leaves a leading pad nibble, which must be 0 so the
+            // prefix has exactly one encoding.
+            let pad = spec.length.digits() % 2 == 1;
+            for (i, &b) in bytes.iter().enumerate() {
+                let (hi, lo) = (b >> 4, b & 0x0F);
+                if hi > 9 || lo > 9 || (pad && i == 0 && hi != 0) {
+                    return Err(ErrorKind::BadLengthPrefix);
+                }
+                value = value * 100 + (hi * 10 + lo) as usize;
+            }
+        }
+    }
+    Ok(value)
+}
+
+/// Writes the prefix for `units` (`out.len() >= spec.prefix_len()`, `units <= 9999`).
+pub(crate) fn write_prefix(out: &mut [u8], units: usize, spec: &FieldSpec) {
+    let digits = spec.length.digits();
+    match spec.prefix {
+        PrefixEncoding::Ascii => {
+            let mut rest = units;
+            for slot in out[..digits].iter_mut().rev() {
+                *slot = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+        }
+        PrefixEncoding::Bcd => {
+            let mut rest = units;
+            for slot in out[..digits.div_ceil(2)].iter_mut().rev() {
+                let two = rest % 100;
+                *slot = (((two / 10) << 4) | (two % 10)) as u8;
+                rest /= 100;
+            }
+        }
+    }
+}
+
+/// Checks a field's wire bytes against its encoding; `Err` carries the offending index.
+#[inline]
+pub(crate) fn check_wire_value(
+    wire: &[u8],
+    units: usize,
+    spec: &FieldSpec,
+) -> Result<(), (ErrorKind, usize)> {
+    match spec.encoding {
+        Encoding::Binary => Ok(()),
+        Encoding::Ascii if spec.numeric => match first_non_digit(wire) {
+            None => Ok(()),
+            Some(i) => Err((ErrorKind::NotNumeric { byte: wire[i] }, i)),
+        },
+        Encoding::Ascii => match first_non_ascii(wire) {
+            None => Ok(()),
+            Some(i) => Err((ErrorKind::NotAscii { byte: wire[i] }, i)),
+        },
+        Encoding::Bcd => {
+            let padded = units % 2 == 1;
+            for (i, &b) in wire.iter().enumerate() {
+                if b >> 4 > 9 || b & 0x0F > 9 || (padded && i == 0 && b >> 4 != 0) {
+                    return Err((ErrorKind::BadBcd, i));
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Checks a value as an application supplies it (text, raw bytes, or BCD digits as ASCII)
+/// against its field spec, and returns its length in units.
+pub(crate) fn check_value(value: &[u8], spec: &FieldSpec) -> Result<usize, (ErrorKind, usize)> {
+    let units = value.len();
+    match spec.length {
+        LengthType::Fixed if units != spec.max_len as usize => {
+            return Err((
+                ErrorKind::WrongLength {
+                    expected: spec.max_len,
+                    actual: units,
+                },
+                0,
+            ))
+        }
+        _ if units > spec.max_len as usize => {
+            return Err((
+                ErrorKind::TooLong {
+                    len: units,
+                    max: spec.max_len,
+                },
+                0,
+            ))
+        }
+        _ => {}
+    }
+    match spec.encoding {
+        Encoding::Bcd => match first_non_digit(value) {
+            None => Ok(units),
+            Some(i) => Err((ErrorKind::NotNumeric { byte: value[i] }, i)),
+        },
+        Encoding::Ascii | Encoding::Binary => check_wire_value(value, units, spec).map(|()| units),
+    }
+}
+
+/// Writes an already-checked value's wire bytes (`out.len() >= spec.wire_len(value.len())`).
+pub(crate) fn write_value(out: &mut [u8], value: &[u8], spec: &FieldSpec) {
+    match spec.encoding {
+        Encoding::Ascii | Encoding::Binary => out[..value.len()].copy_from_slice(value),
+        Encoding::Bcd => pack_bcd(out, value),
+    }
+}
+
+/// Packs ASCII digits two per byte, left-padding an odd count with a 0 nibble.
+fn pack_bcd(out: &mut [u8], digits: &[u8]) {
+    let odd = digits.len() % 2;
+    let bytes = digits.len().div_ceil(2);
+    for (i, slot) in out[..bytes].iter_mut().enumerate() {
+        // Digit index of this byte's high nibble, counting the pad as index -1.
+        let hi = (2 * i).checked_sub(odd).map_or(0, |d| digits[d] - b'0');
+        let lo = digits[2 * i + 1 - odd] - b'0';
+        *slot = hi << 4 | lo;
+    }
+}
+
+/// Unpacks `digits` BCD digits from `wire` into ASCII in `out`; returns the digits written.
+///
+/// `wire` must hold `digits.div_ceil(2)` bytes and `out` at least `digits` bytes.
+pub fn unpack_bcd<'o>(wire: &[u8], digits: usize, out: &'o mut [u8]) -> &'o [u8] {
+    let odd = digits % 2;
+    for (d, slot) in out[..digits].iter_mut().enumerate() {
+        let nibble_index = d + odd;
+        let byte = wire[nibble_index / 2];
+        let nibble = if nibble_index & 1 == 0 {
+            byte >> 4
+        } else {
+            byte & 0x0F
+        };
+        *slot = b'0' + nibble;
+    }
+    &out[..digits]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bcd_field(length: LengthType) -> FieldSpec {
+        FieldSpec {
+            encoding: Encoding::Bcd,
+            length,
+            prefix: PrefixEncoding::Bcd,
+            max_len: 999,
+            numeric: false,
+        }
+    }
+
+    #[test]
+    fn ascii_hex_bitmap_round_trips_and_rejects_lower_case() {
+        let mut out = [0u8; 16];
+        write_bitmap(&mut out, 0x7234_0541_28C1_8A06, BitmapEncoding::AsciiHex);
+        assert_eq!(&out, b"7234054128C18A06");
+        assert_eq!(
+            read_bitmap(&out, BitmapEncoding::AsciiHex),
+            Ok(0x7234_0541_28C1_8A06)
+        );
+        assert_eq!(
+            read_bitmap(b"7234054128c18a06", BitmapEncoding::AsciiHex),
+            Err(ErrorKind::BadBitmap)
+        );
+    }
+
+    #[test]
+    fn ascii_prefix_is_zero_padded_and_digits_only() {
+        let pan = FieldSpec {
+            encoding: Encoding::Ascii,
+            length: LengthType::LLL,
+            prefix: PrefixEncoding::Ascii,
+            max_len: 999,
+            numeric: false,
+        };
+        let mut out = [0u8; 3];
+        write_prefix(&mut out, 7, &pan);
+        assert_eq!(&out, b"007");
+        assert_eq!(read_prefix(b"007", &pan), Ok(7));
+        assert_eq!(read_prefix(b"0+7", &pan), Err(ErrorKind::BadLengthPrefix));
+    }
+
+    #[test]
+    fn bcd_prefix_of_lll_takes_two_bytes_with_a_zero_pad_nibble() {
+        let f = bcd_field(LengthType::LLL);
+        let mut out = [0u8; 2];
+        write_prefix(&mut out, 123, &f);
+        assert_eq!(out, [0x01, 0x23]);
+        assert_eq!(read_prefix(&out, &f), Ok(123));
+        assert_eq!(
+            read_prefix(&[0x11, 0x23], &f),
+            Err(ErrorKind::BadLengthPrefix)
+        );
+        assert_eq!(
+            read_prefix(&[0x0A, 0x23], &f),
+            Err(ErrorKind::BadLengthPrefix)
+        );
+    }
+
+    #[test]
+    fn bcd_values_pack_odd_digit_counts_with_a_leading_zero_nibble() {
+        let f = bcd_field(LengthType::LL);
+        let mut wire = [0u8; 3];
+        pack_bcd(&mut wire, b"12345");
+        assert_eq!(wire, [0x01, 0x23, 0x45]);
+        assert_eq!(check_wire_value(&wire, 5, &f), Ok(()));
+        assert_eq!(
+            check_wire_value(&[0x11, 0x23, 0x45], 5, &f),
+            Err((ErrorKind::BadBcd, 0))
+        );
+        let mut digits = [0u8; 5];
+        assert_eq!(unpack_bcd(&wire, 5, &mut digits), b"12345");
+        pack_bcd(&mut wire[..2], b"9876");
+        assert_eq!(&wire[..2], &[0x98, 0x76]);
+    }
+
+    #[test]
+    fn values_are_checked_against_length_and_content_rules() {
+        let amount = FieldSpec {
+            encoding: Encoding::Ascii,
+            length: LengthType::Fixed,
+            prefix: PrefixEncoding::Ascii,
+            max_len: 12,
+            numeric: true,
+        };
+        assert_eq!(check_value(b"000000001000", &amount), Ok(12));
+        assert_eq!(
+            check_value(b"1000", &amount),
+            Err((
+                ErrorKind::WrongLength {
+                    expected: 12,
+                    actual: 4
+                },
+                0
+            ))
+        );
+        assert_eq!(
+            check_value(b"00000000100A", &amount),
+            Err((ErrorKind::NotNumeric { byte: b'A' }, 11))
+        );
+        assert_eq!(first_non_ascii(b"ok\x80"), Some(2));
+    }
+}
