@@ -399,12 +399,12 @@ fn probe_modules(root: &Root) -> BTreeSet<String> {
 fn probe_pci(root: &Root, address: &str) -> PciDevice {
     let dir = format!("/sys/bus/pci/devices/{address}");
     let attr = |name: &str| root.read(&format!("{dir}/{name}"));
-    let interfaces = root
-        .list(&format!("{dir}/net"))
+    let interfaces = net_dirs(root, address)
         .into_iter()
-        .map(|name| NetInterface {
-            operstate: attr(&format!("net/{name}/operstate")),
-            speed_mbps: attr(&format!("net/{name}/speed"))
+        .map(|(net_dir, name)| NetInterface {
+            operstate: root.read(&format!("{net_dir}/{name}/operstate")),
+            speed_mbps: root
+                .read(&format!("{net_dir}/{name}/speed"))
                 .and_then(|s| s.parse::<i64>().ok())
                 .and_then(|s| u32::try_from(s).ok()),
             name,
@@ -423,6 +423,22 @@ fn probe_pci(root: &Root, address: &str) -> PciDevice {
         iommu_group: root.link_name(&format!("{dir}/iommu_group")),
         interfaces,
     }
+}
+
+/// `(directory, interface name)` of the kernel network interfaces of a PCI function. Most drivers
+/// put them in `net/`; virtio-net puts them one level down, in `virtioN/net/`.
+pub fn net_dirs(root: &Root, address: &str) -> Vec<(String, String)> {
+    let dir = format!("/sys/bus/pci/devices/{address}");
+    let mut dirs = vec![format!("{dir}/net")];
+    dirs.extend(
+        root.list(&dir)
+            .into_iter()
+            .filter(|e| e.starts_with("virtio"))
+            .map(|e| format!("{dir}/{e}/net")),
+    );
+    dirs.into_iter()
+        .flat_map(|d| root.list(&d).into_iter().map(move |name| (d.clone(), name)))
+        .collect()
 }
 
 fn irqbalance_running(root: &Root) -> bool {
