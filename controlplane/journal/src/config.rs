@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-use crate::record::{MAX_PAYLOAD, MAX_RECORD_LEN};
+use crate::record::{HEADER_LEN, MAX_PAYLOAD};
 
 /// When a producer may release a response whose record it appended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,20 +93,21 @@ impl JournalConfig {
                 format!("{} is outside 1..=1048576", self.ring_capacity),
             );
         }
-        if self.batch_max_bytes < MAX_RECORD_LEN {
+        let record_max = HEADER_LEN + self.max_payload;
+        if self.batch_max_bytes < record_max {
             return bad(
                 "batch_max_bytes",
                 format!(
-                    "{} cannot hold one {MAX_RECORD_LEN}-byte record",
+                    "{} cannot hold one {record_max}-byte record",
                     self.batch_max_bytes
                 ),
             );
         }
-        if self.segment_max_bytes < MAX_RECORD_LEN as u64 {
+        if self.segment_max_bytes < record_max as u64 {
             return bad(
                 "segment_max_bytes",
                 format!(
-                    "{} cannot hold one {MAX_RECORD_LEN}-byte record",
+                    "{} cannot hold one {record_max}-byte record",
                     self.segment_max_bytes
                 ),
             );

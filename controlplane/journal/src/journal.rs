@@ -166,7 +166,9 @@ impl Journal {
             durability: config.durability,
             max_payload: config.max_payload,
         });
-        let (batch, scratch) = Writer::<S>::with_capacity_buffers(config.batch_max_bytes);
+        let record_max = crate::record::HEADER_LEN + config.max_payload;
+        let (batch, scratch) =
+            Writer::<S>::with_capacity_buffers(config.batch_max_bytes, record_max);
         let writer = Writer {
             shared: Arc::clone(&shared),
             storage,
@@ -178,6 +180,7 @@ impl Journal {
             next_lsn,
             batch,
             batch_max: config.batch_max_bytes,
+            record_max,
             scratch,
             drained: vec![0; config.producers as usize],
             idle_sleep: config.idle_sleep,

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use crate::failure::{FailureKind, JournalFailure};
 use crate::journal::Shared;
-use crate::record::{encode_append, RecordHeader, HEADER_LEN, MAX_PAYLOAD, MAX_RECORD_LEN};
+use crate::record::{encode_append, RecordHeader, HEADER_LEN, MAX_PAYLOAD};
 use crate::segment::segment_file_name;
 use crate::storage::fault::ENOSPC;
 use crate::storage::{SegmentFile, Storage};
@@ -38,6 +38,8 @@ pub(crate) struct Writer<S: Storage> {
     pub(crate) next_lsn: u64,
     pub(crate) batch: Vec<u8>,
     pub(crate) batch_max: usize,
+    /// Header plus the configured max payload: the most one record adds.
+    pub(crate) record_max: usize,
     pub(crate) scratch: Box<[u8]>,
     /// Per ring: consumed count after the current batch, published as the
     /// producer's durable sequence once the batch is synced.
@@ -60,11 +62,14 @@ impl<S: Storage> Writer<S> {
         Ok((segment, path))
     }
 
-    pub(crate) fn with_capacity_buffers(batch_max: usize) -> (Vec<u8>, Box<[u8]>) {
+    pub(crate) fn with_capacity_buffers(
+        batch_max: usize,
+        record_max: usize,
+    ) -> (Vec<u8>, Box<[u8]>) {
         (
             // One record of slack: a batch closes once it cannot take a
             // maximum-size record, so it never grows past this.
-            Vec::with_capacity(batch_max + MAX_RECORD_LEN),
+            Vec::with_capacity(batch_max + record_max),
             vec![0u8; MAX_PAYLOAD].into_boxed_slice(),
         )
     }
@@ -108,7 +113,7 @@ impl<S: Storage> Writer<S> {
             let i = (self.rotation + step) % rings;
             let (head, tail) = self.shared.rings[i].readable();
             let mut h = head;
-            while h < tail && self.batch.len() + MAX_RECORD_LEN <= self.batch_max {
+            while h < tail && self.batch.len() + self.record_max <= self.batch_max {
                 let meta = self.shared.rings[i].read(h, &mut self.scratch);
                 let record_len = (HEADER_LEN + meta.len) as u64;
                 if self.segment_len + self.batch.len() as u64 + record_len > self.segment_max {
