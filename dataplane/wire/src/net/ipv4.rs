@@ -257,7 +257,7 @@ impl<T: AsRef<[u8]>> Packet<T> {
 impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     /// Sets version 4 and the header length (a multiple of 4, 20..=60).
     pub fn set_version_and_header_len(&mut self, header_len: usize) {
-        debug_assert!(header_len % 4 == 0 && (20..=60).contains(&header_len));
+        debug_assert!(header_len & 3 == 0 && (20..=60).contains(&header_len));
         self.buffer.as_mut()[field::VER_IHL] = 0x40 | ((header_len / 4) as u8 & 0x0f);
     }
 

@@ -13,8 +13,10 @@ mod be;
 pub mod checksum;
 mod error;
 pub mod ethernet;
+pub mod headers;
 pub mod icmp;
 pub mod ipv4;
+pub mod rewrite;
 pub mod udp;
 
 pub use error::{Error, ErrorKind, Layer, Result};
