@@ -10,6 +10,7 @@ const INSTALL_HINT: &str =
 fn main() {
     println!("cargo:rerun-if-changed=shim/shim.c");
     println!("cargo:rerun-if-changed=shim/shim.h");
+    println!("cargo:rerun-if-changed=shim/baseline.c");
     println!("cargo:rerun-if-changed=shim/wrapper.h");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
 
@@ -30,7 +31,7 @@ fn main() {
     let cflags = pkg_config_output(&["--cflags", "libdpdk"]);
 
     let mut build = cc::Build::new();
-    build.file("shim/shim.c").opt_level(3).warnings(true);
+    build.file("shim/shim.c").file("shim/baseline.c").opt_level(3).warnings(true);
     for flag in split_flags(&cflags) {
         build.flag(&flag);
     }

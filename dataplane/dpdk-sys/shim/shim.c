@@ -1,3 +1,5 @@
+#include <stddef.h>
+
 #include <rte_config.h>
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
@@ -78,3 +80,13 @@ void clw_pause(void) { rte_pause(); }
 
 uint64_t clw_rss_hf_ip_udp(void) { return RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP; }
 uint64_t clw_rx_offload_rss_hash(void) { return RTE_ETH_RX_OFFLOAD_RSS_HASH; }
+
+void clw_mbuf_field_offsets(uint32_t *out)
+{
+	out[0] = offsetof(struct rte_mbuf, buf_addr);
+	out[1] = offsetof(struct rte_mbuf, data_off);
+	out[2] = offsetof(struct rte_mbuf, nb_segs);
+	out[3] = offsetof(struct rte_mbuf, pkt_len);
+	out[4] = offsetof(struct rte_mbuf, data_len);
+	out[5] = offsetof(struct rte_mbuf, buf_len);
+}

@@ -48,4 +48,10 @@ void clw_pause(void);
 uint64_t clw_rss_hf_ip_udp(void);
 uint64_t clw_rx_offload_rss_hash(void);
 
+/* Offsets of buf_addr, data_off, nb_segs, pkt_len, data_len, buf_len (layout check). */
+void clw_mbuf_field_offsets(uint32_t *out);
+
+/* Benchmark baseline (shim/baseline.c). */
+uint64_t clw_baseline_ring_loop(uint16_t port, uint16_t queue, struct rte_mempool *mp, uint64_t bursts);
+
 #endif

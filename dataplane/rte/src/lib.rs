@@ -12,6 +12,7 @@
 //! Every `unsafe` block in Clearway lives here or in `dpdk-sys`, each with a
 //! `// SAFETY:` line saying why it holds.
 
+pub mod baseline;
 mod burst;
 mod eal;
 mod error;

@@ -36,8 +36,18 @@ impl Mbuf {
     /// Bytes of packet data in this (first) segment.
     #[inline(always)]
     pub fn len(&self) -> usize {
-        // SAFETY: we own a valid mbuf.
-        unsafe { dpdk_sys::clw_pktmbuf_data_len(self.raw.as_ptr()) as usize }
+        // SAFETY: we own a valid mbuf; data_len is a plain field whose
+        // offset is checked against C by `mbuf_layout_matches_c`.
+        unsafe { (*self.raw.as_ptr()).data_len as usize }
+    }
+
+    #[inline(always)]
+    fn data_ptr(&self) -> *mut u8 {
+        // SAFETY: as in `len`: buf_addr + data_off is rte_pktmbuf_mtod.
+        unsafe {
+            let m = self.raw.as_ptr();
+            ((*m).buf_addr as *mut u8).add((*m).data_off as usize)
+        }
     }
 
     /// True when the buffer holds no data.
@@ -48,8 +58,8 @@ impl Mbuf {
 
     /// Whether the packet spans more than one segment (we only read the first).
     pub fn is_chained(&self) -> bool {
-        // SAFETY: we own a valid mbuf.
-        unsafe { dpdk_sys::clw_pktmbuf_nb_segs(self.raw.as_ptr()) > 1 }
+        // SAFETY: we own a valid mbuf; nb_segs is a plain field.
+        unsafe { (*self.raw.as_ptr()).nb_segs > 1 }
     }
 
     /// The packet data.
@@ -57,9 +67,7 @@ impl Mbuf {
     pub fn data(&self) -> &[u8] {
         // SAFETY: data pointer and data_len describe initialised bytes of
         // the buffer we own; the borrow ties them to &self.
-        unsafe {
-            std::slice::from_raw_parts(dpdk_sys::clw_pktmbuf_data(self.raw.as_ptr()), self.len())
-        }
+        unsafe { std::slice::from_raw_parts(self.data_ptr(), self.len()) }
     }
 
     /// The packet data, writable.
@@ -77,15 +85,18 @@ impl Mbuf {
     /// Free bytes before the data.
     #[inline(always)]
     pub fn headroom(&self) -> usize {
-        // SAFETY: we own a valid mbuf.
-        unsafe { dpdk_sys::clw_pktmbuf_headroom(self.raw.as_ptr()) as usize }
+        // SAFETY: we own a valid mbuf; data_off is a plain field.
+        unsafe { (*self.raw.as_ptr()).data_off as usize }
     }
 
     /// Free bytes after the data.
     #[inline(always)]
     pub fn tailroom(&self) -> usize {
-        // SAFETY: we own a valid mbuf.
-        unsafe { dpdk_sys::clw_pktmbuf_tailroom(self.raw.as_ptr()) as usize }
+        // SAFETY: we own a valid mbuf; plain fields (rte_pktmbuf_tailroom).
+        unsafe {
+            let m = self.raw.as_ptr();
+            (*m).buf_len as usize - (*m).data_off as usize - (*m).data_len as usize
+        }
     }
 
     /// Grows the data at the front by `n` bytes (taken from headroom).
@@ -138,17 +149,23 @@ impl Mbuf {
     }
 
     /// Sets the data length to `len` bytes from the current start, growing
-    /// into tailroom or trimming as needed.
+    /// into tailroom (new bytes keep what the buffer held) or trimming.
+    /// Single-segment mbufs only, which is all the dataplane makes.
+    #[inline(always)]
     pub fn set_len(&mut self, len: usize) -> Result<()> {
-        let cur = self.len();
-        if len > cur {
-            let grow = u16::try_from(len - cur).map_err(|_| Error::NoRoom {
-                what: "length over 65535",
-            })?;
-            self.append(grow)
-        } else {
-            self.trim((cur - len) as u16)
+        let m = self.raw.as_ptr();
+        // SAFETY: we own a valid mbuf; plain fields. The check keeps the
+        // data inside the buffer (len <= buf_len - data_off) and the mbuf
+        // single-segment, so data_len = pkt_len = len is a valid state.
+        unsafe {
+            let room = (*m).buf_len as usize - (*m).data_off as usize;
+            if len > room || (*m).nb_segs != 1 {
+                return Err(Error::NoRoom { what: "set_len beyond the buffer or on a chained mbuf" });
+            }
+            (*m).data_len = len as u16;
+            (*m).pkt_len = len as u32;
         }
+        Ok(())
     }
 
     /// Empties the buffer and restores the default headroom.
@@ -185,5 +202,30 @@ impl Drop for Mbuf {
 impl std::fmt::Debug for Mbuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mbuf").field("len", &self.len()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::mem::offset_of;
+
+    /// The fast accessors read rte_mbuf fields from Rust: their offsets must
+    /// be the C compiler's.
+    #[test]
+    fn mbuf_layout_matches_c() {
+        let mut off = [0u32; 6];
+        // SAFETY: writes six u32 into our array.
+        unsafe { dpdk_sys::clw_mbuf_field_offsets(off.as_mut_ptr()) };
+        assert_eq!(
+            off,
+            [
+                offset_of!(dpdk_sys::rte_mbuf, buf_addr) as u32,
+                offset_of!(dpdk_sys::rte_mbuf, data_off) as u32,
+                offset_of!(dpdk_sys::rte_mbuf, nb_segs) as u32,
+                offset_of!(dpdk_sys::rte_mbuf, pkt_len) as u32,
+                offset_of!(dpdk_sys::rte_mbuf, data_len) as u32,
+                offset_of!(dpdk_sys::rte_mbuf, buf_len) as u32,
+            ]
+        );
     }
 }
