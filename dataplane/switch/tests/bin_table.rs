@@ -201,3 +201,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn every_pan_length_from_12_to_19_routes() {
+    let t = table(&[("123456", 1), ("1234567890123", 2)]);
+    for len in 12..=19 {
+        let pan = &"1234567890123456789"[..len];
+        let want = if len >= 13 { 2 } else { 1 };
+        assert_eq!(route(&t, pan), Some(want), "pan {pan}");
+    }
+}
+
+#[test]
+fn non_digit_bytes_anywhere_in_the_pan_are_reported_at_their_offset() {
+    let t = table(&[("12", 1)]);
+    for offset in 0..19 {
+        for bad in [b'/', b':', b' ', 0x80, 0xff, b'a'] {
+            let mut pan = *b"1234567890123456789";
+            pan[offset] = bad;
+            assert_eq!(t.lookup(&pan), Err(PanError::NonDigit { offset }));
+        }
+    }
+}
