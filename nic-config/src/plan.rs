@@ -168,6 +168,9 @@ fn choose_lcores(
     warnings: &mut Vec<String>,
 ) -> Result<(u32, Vec<u32>), PlanError> {
     let allowed = &host.allowed;
+    if allowed.is_empty() {
+        return Err(PlanError::NoCpus);
+    }
     let allowed_text = format_cpu_list(allowed);
     let main = match layout.eal.main_lcore {
         Some(lcore) if !allowed.contains(&lcore) => {
