@@ -137,11 +137,14 @@ pub fn run(host: &HostModel, root: &Root, layout: Option<&Layout>) -> Report {
                     p.mempool.mbufs
                 ),
             ));
-            lines.extend(
-                p.warnings
-                    .iter()
-                    .map(|w| warn("plan.warning", w.clone(), "see the finding")),
-            );
+            lines.extend(p.warnings.iter().map(|w| match w.rsplit_once("; ") {
+                Some((finding, fix)) => warn("plan.warning", finding, fix),
+                None => warn(
+                    "plan.warning",
+                    w.clone(),
+                    "adjust [dataplane] as the finding says",
+                ),
+            }));
             Some(p)
         }
         Some((_, Err(e))) => {
@@ -161,7 +164,12 @@ pub fn run(host: &HostModel, root: &Root, layout: Option<&Layout>) -> Report {
     lines.extend(cpu_checks(host, &workers));
     lines.extend(numa_checks(host, layout, plan_ok));
     lines.extend(hugepage_checks(host, layout, plan_ok));
-    lines.extend(iommu_checks(host));
+    let vdev_only = layout.is_some_and(|l| l.pci_ports().next().is_none());
+    if vdev_only {
+        lines.push(pass("iommu", "not needed: the layout has no PCI ports"));
+    } else {
+        lines.extend(iommu_checks(host));
+    }
     lines.extend(driver_checks(host, root, layout));
     lines.extend(isolation_checks(host, &workers, plan_ok.is_some()));
     lines.extend(memlock_check(host, plan_ok));
@@ -311,11 +319,13 @@ fn hugepage_checks(
 ) -> Vec<CheckLine> {
     let mut lines = Vec::new();
     if layout.is_some_and(|l| !l.eal.hugepages) {
+        // The layout runs --no-huge: reservations and mounts are irrelevant to it.
         lines.push(warn(
             "hugepages.config",
             "config sets hugepages = false (--no-huge): no DMA-safe memory, physical NICs will not work",
             "set [dataplane.eal] hugepages = true for production; keep false only for vdev tests and demos",
         ));
+        return lines;
     }
     let global: Vec<_> = host.hugepages.iter().filter(|p| p.node.is_none()).collect();
     let reserved: Vec<String> = global
@@ -333,26 +343,76 @@ fn hugepage_checks(
     } else {
         pass("hugepages.reserved", reserved.join(", "))
     });
-    lines.push(if host.hugetlbfs_mounts.is_empty() {
-        fail(
-            "hugepages.mounted",
-            "no hugetlbfs mounted",
-            "mount -t hugetlbfs nodev /dev/hugepages (systemd's dev-hugepages.mount does it at boot)",
-        )
-    } else {
-        let mounts: Vec<String> = host
-            .hugetlbfs_mounts
-            .iter()
-            .map(|m| format!("{}{}", m.path, m.pagesize.as_ref().map(|p| format!(" ({p})")).unwrap_or_default()))
-            .collect();
-        pass("hugepages.mounted", mounts.join(", "))
-    });
+    lines.push(mount_line(host, &global));
     if let (Some(plan), Some(layout)) = (plan, layout) {
         if layout.eal.hugepages {
             lines.push(enough_hugepages(host, plan));
         }
     }
     lines
+}
+
+/// DPDK finds hugepages of a size only through a hugetlbfs mounted with that page size; pages
+/// reserved without a matching mount are invisible to it.
+fn mount_line(host: &HostModel, global: &[&crate::host::HugepagePool]) -> CheckLine {
+    if host.hugetlbfs_mounts.is_empty() {
+        return fail(
+            "hugepages.mounted",
+            "no hugetlbfs mounted",
+            "mount -t hugetlbfs nodev /dev/hugepages (systemd's dev-hugepages.mount does it at boot)",
+        );
+    }
+    let mounted_kb: Vec<Option<u64>> = host
+        .hugetlbfs_mounts
+        .iter()
+        .map(|m| {
+            m.pagesize
+                .as_deref()
+                .map_or(host.default_hugepage_kb, parse_size_kb)
+        })
+        .collect();
+    let unmounted: Vec<u64> = global
+        .iter()
+        .filter(|p| p.total > 0 && !mounted_kb.contains(&Some(p.size_kb)))
+        .map(|p| p.size_kb)
+        .collect();
+    let mounts: Vec<String> = host
+        .hugetlbfs_mounts
+        .iter()
+        .map(|m| {
+            format!(
+                "{}{}",
+                m.path,
+                m.pagesize
+                    .as_ref()
+                    .map(|p| format!(" ({p})"))
+                    .unwrap_or_default()
+            )
+        })
+        .collect();
+    match unmounted.first() {
+        None => pass("hugepages.mounted", mounts.join(", ")),
+        Some(&kb) => {
+            let size = size_name(kb);
+            warn(
+                "hugepages.mounted",
+                format!("{size} pages reserved but no hugetlbfs mounted with that page size (mounted: {})", mounts.join(", ")),
+                format!("mkdir -p /dev/hugepages{size} && mount -t hugetlbfs -o pagesize={size} nodev /dev/hugepages{size}"),
+            )
+        }
+    }
+}
+
+/// `2M`, `1G`, `1024M`, `2048k` → kB.
+fn parse_size_kb(text: &str) -> Option<u64> {
+    let (digits, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = digits.parse().ok()?;
+    match unit.to_ascii_uppercase().as_str() {
+        "K" | "KB" => Some(n),
+        "M" | "MB" => Some(n << 10),
+        "G" | "GB" => Some(n << 20),
+        _ => None,
+    }
 }
 
 fn size_name(kb: u64) -> String {
@@ -472,7 +532,9 @@ fn driver_checks(host: &HostModel, root: &Root, layout: Option<&Layout>) -> Vec<
         && port_devices
             .iter()
             .all(|d| driver_kind(d.driver.as_deref()) == DriverKind::Bifurcated);
-    lines.push(if host.has_module("vfio_pci") && host.dev_vfio {
+    lines.push(if layout.is_some() && ports.is_empty() {
+        pass("driver.vfio", "not needed: the layout has no PCI ports")
+    } else if host.has_module("vfio_pci") && host.dev_vfio {
         pass("driver.vfio", "vfio-pci loaded, /dev/vfio/vfio present")
     } else if host.has_module("vfio_pci") {
         fail(

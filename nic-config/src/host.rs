@@ -121,6 +121,8 @@ pub struct HostModel {
     /// Host-wide pools first, then per-node pools.
     pub hugepages: Vec<HugepagePool>,
     pub hugetlbfs_mounts: Vec<HugetlbfsMount>,
+    /// `Hugepagesize:` of `/proc/meminfo`: the page size of a hugetlbfs mounted without `pagesize=`.
+    pub default_hugepage_kb: Option<u64>,
     pub iommu_groups: usize,
     /// Loaded modules (`/proc/modules`) and built-in ones (`/sys/module`), `-` spelled `_`.
     pub modules: BTreeSet<String>,
@@ -193,6 +195,16 @@ impl HostModel {
             nohz_full: cpu_file(root, "/sys/devices/system/cpu/nohz_full"),
             hugepages: probe_hugepages(root),
             hugetlbfs_mounts: hugetlbfs_mounts(&root.read("/proc/mounts").unwrap_or_default()),
+            default_hugepage_kb: root.read("/proc/meminfo").and_then(|m| {
+                m.lines().find_map(|l| {
+                    l.strip_prefix("Hugepagesize:")?
+                        .trim()
+                        .strip_suffix("kB")?
+                        .trim()
+                        .parse()
+                        .ok()
+                })
+            }),
             iommu_groups: root.list("/sys/kernel/iommu_groups").len(),
             modules: probe_modules(root),
             dev_vfio: root.exists("/dev/vfio/vfio"),
@@ -224,6 +236,7 @@ impl HostModel {
             nohz_full: Vec::new(),
             hugepages: Vec::new(),
             hugetlbfs_mounts: Vec::new(),
+            default_hugepage_kb: None,
             iommu_groups: 0,
             modules: BTreeSet::new(),
             dev_vfio: false,

@@ -18,8 +18,8 @@ pub const MIN_DESC: u16 = 64;
 pub const MAX_DESC: u16 = 4096;
 /// Smallest MTU an Ethernet port may be given (IPv4 minimum datagram).
 pub const MIN_MTU: u16 = 68;
-/// Largest MTU before the frame would not fit a single default-sized mbuf; jumbo frames need a
-/// larger `data_room` (checked against it in [`Layout::validate`]).
+/// Ethernet header (14) + FCS (4) added to the MTU to get the frame an mbuf must hold; jumbo
+/// MTUs therefore need a larger `data_room` (checked in [`Layout::validate`]).
 pub const ETHER_OVERHEAD: u16 = 18;
 
 /// The `[dataplane]` table: EAL options, the ports and the packet buffer pool.

@@ -43,7 +43,8 @@ pub struct Plan {
     pub mempool: MempoolPlan,
     /// EAL memory the plan asks for (or that the layout set), MiB.
     pub memory_mb: u64,
-    /// Things that will work but not as well as they could, each with what to change.
+    /// Things that will work but not as well as they could, each written
+    /// "<what is wrong>; <what to change>" (the check table splits them at the last "; ").
     pub warnings: Vec<String>,
 }
 
@@ -233,7 +234,7 @@ fn choose_lcores(
     });
     if candidates.len() < wanted {
         warnings.push(format!(
-            "{wanted} worker lcores wanted (one per rx queue) but only {} CPUs are free; some lcores poll several queues",
+            "{wanted} worker lcores wanted but only {} CPUs are free, so some lcores poll several queues; free more CPUs (taskset/CPUAffinity) or lower rx_queues",
             candidates.len()
         ));
     }

@@ -332,3 +332,53 @@ fn a_host_without_any_nic_says_so_with_its_fix() {
     assert_eq!(status(&report, "nic.present"), Status::Fail);
     assert!(fix(&report, "nic.present").contains("E810"));
 }
+
+#[test]
+fn one_gig_pages_without_a_one_gig_mount_are_invisible_to_dpdk() {
+    let host = FakeHost::good();
+    host.write(
+        "/proc/mounts",
+        "hugetlbfs /dev/hugepages hugetlbfs rw,relatime 0 0\n",
+    );
+    host.write(
+        "/proc/meminfo",
+        "MemTotal:       263705484 kB\nHugepagesize:       2048 kB\n",
+    );
+    let report = run(&host, &two_port_layout());
+    assert_eq!(not_passing(&report), ["hugepages.mounted"]);
+    assert_eq!(status(&report, "hugepages.mounted"), Status::Warn);
+    assert!(fix(&report, "hugepages.mounted").contains("-o pagesize=1G"));
+    // the same mount is right when the default page size is 1G
+    host.write("/proc/meminfo", "Hugepagesize:    1048576 kB\n");
+    assert_eq!(
+        status(&run(&host, &two_port_layout()), "hugepages.mounted"),
+        Status::Pass
+    );
+}
+
+#[test]
+fn the_vdev_demo_config_needs_no_hugepages_iommu_or_vfio() {
+    let host = FakeHost::good();
+    host.no_hugepages();
+    host.iommu_off();
+    host.write("/proc/modules", "");
+    let text = include_str!("../../deploy/clearway.demo.toml");
+    let cfg = nic_config::config::parse(text, "clearway.demo.toml".as_ref()).unwrap();
+    let report = run(&host, &cfg.layout);
+    assert_eq!(
+        not_passing(&report),
+        ["hugepages.config"],
+        "\n{}",
+        report.render()
+    );
+    assert_eq!(
+        status(&report, "hugepages.config"),
+        Status::Warn,
+        "a reminder that this is not production"
+    );
+    assert!(report
+        .get("port.demo0.driver")
+        .unwrap()
+        .finding
+        .contains("virtual device net_memif0"));
+}

@@ -218,3 +218,35 @@ fn lcores_outside_the_allowed_set_are_refused() {
         Err(PlanError::IdleWorkers { idle: 2, .. })
     ));
 }
+
+#[test]
+fn the_plan_is_the_same_inside_the_unit_that_pins_it() {
+    // clearwayd re-plans at start under CPUAffinity = plan.all_lcores(); it must get the same map.
+    let host = HostModel::uniform(16).with_node(1, &[8, 9, 10, 11, 12, 13, 14, 15]);
+    let host = host.with_pci("0000:af:00.0", Some(1), Some("vfio-pci"));
+    let l = layout(vec![port("up", "0000:af:00.0", 4, 4)]);
+    let outside = plan(&l, &host).unwrap();
+    let mut pinned = host.clone();
+    pinned.allowed = outside.all_lcores();
+    pinned.allowed.sort_unstable();
+    let inside = plan(&l, &pinned).unwrap();
+    assert_eq!(inside, outside);
+    assert_eq!(outside.all_lcores(), [0, 8, 9, 10, 11]);
+}
+
+#[test]
+fn hyperthread_siblings_are_the_last_choice() {
+    let mut host = HostModel::uniform(8);
+    // cores: (0,4) (1,5) (2,6) (3,7)
+    for cpu in &mut host.cpus {
+        let first = cpu.id % 4;
+        cpu.siblings = vec![first, first + 4];
+    }
+    let l = layout(vec![port("a", "net_null0", 4, 4)]);
+    let p = plan(&l, &host).unwrap();
+    assert_eq!(
+        p.lcores.iter().map(|l| l.lcore).collect::<Vec<_>>(),
+        [1, 2, 3, 5],
+        "one thread per core first, and 4 (main's sibling) last"
+    );
+}
