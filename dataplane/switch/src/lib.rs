@@ -19,8 +19,10 @@
 
 pub mod bin_table;
 pub mod hash;
+pub mod pending;
+pub mod slot_index;
 
 /// Index of a participant in the current [`routes::RouteSnapshot`]
 /// (position in its participant list), used by every per-lcore table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ParticipantIdx(pub u32);
