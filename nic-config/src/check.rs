@@ -619,6 +619,16 @@ fn port_driver_lines(host: &HostModel, ports: &[(&str, &str)]) -> Vec<CheckLine>
             ),
         });
         lines.push(link_line(name, dev, kind));
+        if dev.is_e810() {
+            lines.push(match &host.ice_ddp_package {
+                Some(path) => pass(format!("port.{name}.ddp"), format!("E810 DDP package at {path}")),
+                None => fail(
+                    format!("port.{name}.ddp"),
+                    "E810 without a DDP package: the DPDK ice PMD refuses to start the port",
+                    "install it (Debian: firmware-misc-nonfree, or Intel's E810 DDP download) so /lib/firmware/intel/ice/ddp/ice.pkg exists",
+                ),
+            });
+        }
     }
     let distinct: std::collections::BTreeSet<&str> = kinds.iter().map(|(_, d)| *d).collect();
     if distinct.len() > 1 {
@@ -730,9 +740,9 @@ fn host_nics(host: &HostModel, root: &Root) -> CheckLine {
 
 fn isolation_checks(host: &HostModel, workers: &[u32], planned: bool) -> Vec<CheckLine> {
     let who = if planned {
-        "planned worker lcores"
+        "workers"
     } else {
-        "would-be workers (no config: all CPUs but the first)"
+        "workers (assumed: all CPUs but the first)"
     };
     let list = format_cpu_list(workers);
     let cmd = &host.cmdline;
@@ -771,7 +781,7 @@ fn isolation_checks(host: &HostModel, workers: &[u32], planned: bool) -> Vec<Che
             warn(
                 check,
                 format!(
-                    "{who}: {} not in {what} (the scheduler and timers may interrupt them)",
+                    "{who} {} not in {what}: ticks and kernel threads interrupt them",
                     format_cpu_list(&out)
                 ),
                 format!("add {what}={list} to GRUB_CMDLINE_LINUX, update-grub, reboot"),

@@ -137,6 +137,29 @@ pub struct HostModel {
     pub memlock: Option<(Limit, Limit)>,
     /// Effective uid of this process.
     pub uid: Option<u32>,
+    /// The E810 DDP package the DPDK ice PMD would load, if present (see [`ICE_DDP_PATHS`]).
+    pub ice_ddp_package: Option<String>,
+}
+
+/// Where the DPDK 22.11 ice PMD looks for the DDP package (`ICE_PKG_FILE_UPDATES`, then
+/// `ICE_PKG_FILE_DEFAULT`); without one an E810 port fails to start unless in safe mode.
+pub const ICE_DDP_PATHS: [&str; 2] = [
+    "/lib/firmware/updates/intel/ice/ddp/ice.pkg",
+    "/lib/firmware/intel/ice/ddp/ice.pkg",
+];
+
+/// PCI device ids of the E810 family (vendor 0x8086), driven by `ice`.
+pub const E810_DEVICE_IDS: [&str; 6] = ["0x1591", "0x1592", "0x1593", "0x1599", "0x159a", "0x159b"];
+
+impl PciDevice {
+    /// An Intel E810, whatever driver it is bound to now.
+    pub fn is_e810(&self) -> bool {
+        self.vendor.as_deref() == Some("0x8086")
+            && self
+                .device
+                .as_deref()
+                .is_some_and(|d| E810_DEVICE_IDS.contains(&d))
+    }
 }
 
 impl HostModel {
@@ -213,6 +236,10 @@ impl HostModel {
             irqbalance_banned: irqbalance_banned(root),
             memlock: memlock(&root.read("/proc/self/limits").unwrap_or_default()),
             uid,
+            ice_ddp_package: ICE_DDP_PATHS
+                .iter()
+                .find(|p| root.exists(p))
+                .map(|p| p.to_string()),
         }
     }
 
@@ -245,6 +272,7 @@ impl HostModel {
             irqbalance_banned: Vec::new(),
             memlock: None,
             uid: None,
+            ice_ddp_package: None,
         }
     }
 

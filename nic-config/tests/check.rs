@@ -382,3 +382,15 @@ fn the_vdev_demo_config_needs_no_hugepages_iommu_or_vfio() {
         .finding
         .contains("virtual device net_memif0"));
 }
+
+#[test]
+fn an_e810_without_its_ddp_package_fails() {
+    let host = FakeHost::good();
+    std::fs::remove_file(host.path("/lib/firmware/intel/ice/ddp/ice.pkg")).unwrap();
+    let report = run(&host, &two_port_layout());
+    assert_eq!(
+        not_passing(&report),
+        ["port.uplink0.ddp", "port.uplink1.ddp"]
+    );
+    assert!(fix(&report, "port.uplink0.ddp").contains("ice.pkg"));
+}

@@ -69,6 +69,7 @@ impl FakeHost {
             "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n",
         );
         host.write("/proc/net/if_inet6", "");
+        host.write("/lib/firmware/intel/ice/ddp/ice.pkg", "DDP");
         host
     }
 
