@@ -1,1 +1,204 @@
-fn main() {}
+//! clearwayd, the Clearway appliance.
+//!
+//! Starts the EAL from the plan nic-config derives from clearway.toml,
+//! brings the ports up, launches one loop per worker lcore, prints a
+//! per-port table every second and stops cleanly on SIGINT/SIGTERM (or
+//! after `--run-seconds`) with final figures.
+//!
+//! Exit status: 0 after a clean stop, 2 for a configuration problem (bad
+//! file, missing port, a vdev DPDK refuses, queues a driver cannot give),
+//! 1 for any other failure.
+
+mod config;
+mod forward;
+mod stats;
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use config::{Config, DEFAULT_CONFIG};
+use forward::{ForwardLcore, LcoreCounters};
+use nic_config::host::HostModel;
+use rte::{Eal, Mempool, Port, PortConfig, TxBuffer};
+
+#[derive(Parser)]
+#[command(
+    name = "clearwayd",
+    version,
+    about = "The Clearway payment switch appliance"
+)]
+struct Cli {
+    /// clearway.toml to run; without it the embedded default (virtual devices) runs.
+    #[arg(long, short)]
+    config: Option<String>,
+    /// Check the configuration and print the plan, then exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Print the embedded default configuration and exit.
+    #[arg(long)]
+    print_default_config: bool,
+    /// Stop by itself after this many seconds (demos, tests).
+    #[arg(long)]
+    run_seconds: Option<f64>,
+}
+
+/// Why clearwayd stopped early.
+enum Failure {
+    /// The operator must change the configuration or host: exit 2.
+    Config(String),
+    /// Anything else: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Config(msg)) => {
+            eprintln!("clearwayd: configuration error: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("clearwayd: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<(), Failure> {
+    if cli.print_default_config {
+        print!("{DEFAULT_CONFIG}");
+        return Ok(());
+    }
+    let cfg = match &cli.config {
+        Some(path) => Config::load(path),
+        None => Config::parse(DEFAULT_CONFIG, "embedded default config"),
+    }
+    .map_err(|e| Failure::Config(e.to_string()))?;
+    let host = HostModel::probe(std::path::Path::new("/"));
+    let plan = nic_config::plan::plan(&cfg.dataplane, &host)
+        .map_err(|e| Failure::Config(e.to_string()))?;
+    if cli.check_config {
+        println!("configuration OK");
+        print!("{}", plan.render(&cfg.dataplane));
+        return Ok(());
+    }
+    for w in &plan.warnings {
+        eprintln!("clearwayd: warning: {w}");
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone())?;
+    }
+
+    let eal = Eal::init(&plan.eal_args).map_err(|e| {
+        Failure::Config(format!(
+            "DPDK refused to start with EAL arguments {:?}: {e}",
+            plan.eal_args.join(" ")
+        ))
+    })?;
+    let socket = plan.mempool.socket.map_or(-1, |s| s as i32);
+    let pool = Mempool::create(
+        &eal,
+        "clearway_pkts",
+        plan.mempool.mbufs,
+        plan.mempool.cache_size,
+        plan.mempool.data_room,
+        socket,
+    )
+    .map_err(|e| {
+        Failure::Config(format!(
+            "cannot create the packet mempool of {} mbufs: {e}",
+            plan.mempool.mbufs
+        ))
+    })?;
+
+    let mut ports = Vec::new();
+    for spec in &cfg.dataplane.ports {
+        let port = Port::by_name(&eal, spec.dpdk_name())
+            .map_err(|e| Failure::Config(format!("port {:?} ({}): {e}", spec.name, spec.device)))?;
+        let pc = PortConfig {
+            rx_queues: spec.rx_queues,
+            tx_queues: spec.tx_queues,
+            rx_desc: spec.rx_desc,
+            tx_desc: spec.tx_desc,
+            mtu: spec.mtu,
+            promiscuous: spec.promiscuous,
+            rss: true,
+        };
+        port.configure(&pc, &pool)
+            .map_err(|e| Failure::Config(format!("port {:?}: {e}", spec.name)))?;
+        port.start()
+            .map_err(|e| Failure::Config(format!("port {:?}: {e}", spec.name)))?;
+        ports.push(port);
+    }
+
+    let peers = cfg.peer_table();
+    let drain_ticks = rte::tsc::micros_to_ticks(cfg.daemon.tx_drain_us, eal.tsc_hz());
+    let mut handles = Vec::new();
+    let mut counters = Vec::new();
+    for lp in &plan.lcores {
+        let c = LcoreCounters::new(ports.len());
+        let mut rx = Vec::new();
+        for &(port, queue) in &lp.rx {
+            rx.push((ports[port].rx_queue(queue)?, port, peers[port]));
+        }
+        let mut tx = Vec::new();
+        for port in &ports {
+            tx.push(TxBuffer::new(port.tx_queue(lp.tx_queue)?, drain_ticks));
+        }
+        let lcore = ForwardLcore {
+            rx,
+            tx,
+            counters: c.clone(),
+            stop: stop.clone(),
+        };
+        handles.push(rte::launch(rte::LcoreId(lp.lcore), move || lcore.run())?);
+        counters.push(c);
+    }
+    println!(
+        "clearwayd: {} port(s), {} worker lcore(s) {:?}, {} mbufs; Ctrl-C stops",
+        ports.len(),
+        plan.lcores.len(),
+        plan.lcores.iter().map(|l| l.lcore).collect::<Vec<_>>(),
+        plan.mempool.mbufs
+    );
+
+    let names: Vec<String> = cfg.dataplane.ports.iter().map(|p| p.name.clone()).collect();
+    let mut table = stats::StatsTable::new(names, &ports, &counters);
+    let started = Instant::now();
+    let interval = Duration::from_millis(cfg.daemon.stats_interval_ms);
+    let deadline = cli
+        .run_seconds
+        .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
+    let mut next = started + interval;
+    while !stop.load(Ordering::Relaxed) {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        if Instant::now() >= next {
+            table.print_interval(&ports, &counters);
+            next += interval;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join()?;
+    }
+    table.print_final(&ports, &counters, started.elapsed());
+    for port in &ports {
+        port.stop()?;
+    }
+    Ok(())
+}

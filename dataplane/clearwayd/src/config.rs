@@ -1,0 +1,210 @@
+//! clearway.toml as clearwayd reads it.
+
+use std::collections::HashSet;
+
+use nic_config::layout::Layout;
+use serde::Deserialize;
+
+/// The embedded default configuration (virtual devices, no hugepages).
+pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
+
+/// What clearwayd runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Ports, queues, lcores, EAL options and the mempool (nic-config's model).
+    pub dataplane: Layout,
+    /// Port pairs for the forwarding loop.
+    #[serde(default)]
+    pub forward: Forward,
+    #[serde(default)]
+    pub daemon: Daemon,
+}
+
+/// Frames received on one port of a pair are sent out of the other.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Forward {
+    pub pairs: Vec<[String; 2]>,
+}
+
+/// Process-level settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Daemon {
+    /// How often the per-port table is printed, in milliseconds.
+    #[serde(default = "second")]
+    pub stats_interval_ms: u64,
+    /// How long a queued tx packet may wait for a full burst, in microseconds.
+    #[serde(default = "drain_us")]
+    pub tx_drain_us: u64,
+}
+
+impl Default for Daemon {
+    fn default() -> Self {
+        Daemon {
+            stats_interval_ms: second(),
+            tx_drain_us: drain_us(),
+        }
+    }
+}
+
+fn second() -> u64 {
+    1000
+}
+fn drain_us() -> u64 {
+    100
+}
+
+/// A configuration problem, said so the operator knows what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: String, message: String },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl Config {
+    /// Parses and checks a configuration text; `path` names it in errors.
+    pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: one_line_toml_error(text, &e),
+        })?;
+        cfg.check(path)?;
+        Ok(cfg)
+    }
+
+    /// Reads and parses a file.
+    pub fn load(path: &str) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(&text, path)
+    }
+
+    fn check(&self, path: &str) -> Result<(), ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if let Err(errors) = self.dataplane.validate() {
+            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+            return Err(invalid(format!("[dataplane]: {}", list.join("; "))));
+        }
+        let names: HashSet<&str> = self
+            .dataplane
+            .ports
+            .iter()
+            .map(|p| p.name.as_str())
+            .collect();
+        let mut used = HashSet::new();
+        for [a, b] in &self.forward.pairs {
+            for p in [a, b] {
+                if !names.contains(p.as_str()) {
+                    return Err(invalid(format!(
+                        "[forward] pairs names port {p:?}, which is not in [[dataplane.ports]] (have: {})",
+                        sorted(&names)
+                    )));
+                }
+                if !used.insert(p.as_str()) {
+                    return Err(invalid(format!(
+                        "[forward] port {p:?} is in more than one pair: each port forwards to one peer"
+                    )));
+                }
+            }
+            if a == b {
+                return Err(invalid(format!(
+                    "[forward] pair [{a:?}, {b:?}] pairs a port with itself"
+                )));
+            }
+        }
+        if self.daemon.stats_interval_ms == 0 {
+            return Err(invalid(
+                "[daemon] stats_interval_ms must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Index in `dataplane.ports` of the port each port forwards to.
+    pub fn peer_table(&self) -> Vec<Option<usize>> {
+        let index = |name: &str| self.dataplane.ports.iter().position(|p| p.name == name);
+        let mut peers = vec![None; self.dataplane.ports.len()];
+        for [a, b] in &self.forward.pairs {
+            if let (Some(i), Some(j)) = (index(a), index(b)) {
+                peers[i] = Some(j);
+                peers[j] = Some(i);
+            }
+        }
+        peers
+    }
+}
+
+fn sorted(names: &HashSet<&str>) -> String {
+    let mut v: Vec<&str> = names.iter().copied().collect();
+    v.sort_unstable();
+    v.join(", ")
+}
+
+/// toml's errors span several lines with a caret drawing; keep line, column
+/// and the message on one line.
+fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_owned();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_config_is_valid() {
+        let cfg = Config::parse(DEFAULT_CONFIG, "default").unwrap();
+        assert_eq!(cfg.peer_table(), vec![Some(1), Some(0)]);
+    }
+
+    #[test]
+    fn forward_pair_naming_a_missing_port_says_which() {
+        let text = DEFAULT_CONFIG.replace(
+            r#"pairs = [["left", "right"]]"#,
+            r#"pairs = [["left", "nowhere"]]"#,
+        );
+        let err = Config::parse(&text, "x.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("\"nowhere\"") && err.contains("have: left, right"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line_and_column_on_one_line() {
+        let err = Config::parse("[dataplane]\nports = 7\n", "x.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("x.toml: line 2, column 9:"), "{err}");
+        assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let text = format!("{DEFAULT_CONFIG}\n[daemon]\nstats_every = 3\n");
+        let err = Config::parse(&text, "x.toml").unwrap_err().to_string();
+        assert!(err.contains("unknown field `stats_every`"), "{err}");
+    }
+}
