@@ -21,6 +21,7 @@ pub mod bin_table;
 pub mod hash;
 pub mod pending;
 pub mod slot_index;
+pub mod timer_wheel;
 
 /// Index of a participant in the current [`routes::RouteSnapshot`]
 /// (position in its participant list), used by every per-lcore table.
