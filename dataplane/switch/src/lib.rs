@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bin_table;
+pub mod dedup;
 pub mod hash;
 pub mod pending;
 pub mod slot_index;

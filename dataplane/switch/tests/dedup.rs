@@ -1,0 +1,101 @@
+//! Specification of the duplicate filter: a repeated request is recognised
+//! within a window of the last N requests and answered as the first was.
+
+use switch::dedup::{DedupConfigError, DedupKey, DuplicateFilter, Outcome, Seen};
+use switch::hash::Seed;
+use switch::ParticipantIdx;
+
+fn key(originator: u32, n: u64) -> DedupKey {
+    let digits = format!("{n:012}");
+    let d = digits.as_bytes();
+    DedupKey {
+        originator: ParticipantIdx(originator),
+        stan: d[6..12].try_into().unwrap(),
+        transmitted_at: *b"1127184500",
+        rrn: d.try_into().unwrap(),
+    }
+}
+
+fn filter(capacity: u32) -> DuplicateFilter {
+    DuplicateFilter::with_seed(capacity, Seed::fixed(3)).unwrap()
+}
+
+const APPROVED: Outcome = Outcome::Answered {
+    response_code: *b"00",
+    auth_code: Some(*b"A1B2C3"),
+};
+
+#[test]
+fn a_first_request_is_new_and_its_repeat_is_a_duplicate() {
+    let mut f = filter(8);
+    assert_eq!(f.check_and_insert(&key(1, 7)), Seen::New);
+    assert_eq!(
+        f.check_and_insert(&key(1, 7)),
+        Seen::Duplicate(Outcome::Pending)
+    );
+    assert_eq!(f.len(), 1, "a duplicate takes no room");
+}
+
+#[test]
+fn a_repeat_after_the_answer_gets_the_same_answer() {
+    let mut f = filter(8);
+    f.check_and_insert(&key(1, 7));
+    assert!(f.record_outcome(&key(1, 7), APPROVED));
+    assert_eq!(f.check_and_insert(&key(1, 7)), Seen::Duplicate(APPROVED));
+}
+
+#[test]
+fn the_same_fields_from_another_acquirer_are_not_a_duplicate() {
+    let mut f = filter(8);
+    f.check_and_insert(&key(1, 7));
+    assert_eq!(f.check_and_insert(&key(2, 7)), Seen::New);
+    let mut other_rrn = key(1, 7);
+    other_rrn.rrn[0] = b'9';
+    assert_eq!(f.check_and_insert(&other_rrn), Seen::New);
+}
+
+#[test]
+fn the_oldest_request_leaves_the_window_first() {
+    let mut f = filter(3);
+    for n in 0..3 {
+        f.check_and_insert(&key(1, n));
+    }
+    f.record_outcome(&key(1, 2), APPROVED);
+    // A fourth request evicts request 0, and only request 0.
+    assert_eq!(f.check_and_insert(&key(1, 3)), Seen::New);
+    assert_eq!(f.len(), 3);
+    assert_eq!(f.outcome(&key(1, 0)), None);
+    assert_eq!(f.outcome(&key(1, 1)), Some(Outcome::Pending));
+    assert_eq!(f.outcome(&key(1, 2)), Some(APPROVED));
+    assert!(!f.record_outcome(&key(1, 0), APPROVED), "evicted");
+    // Request 0 repeated now is new again (it left the window).
+    assert_eq!(f.check_and_insert(&key(1, 0)), Seen::New);
+    assert_eq!(f.outcome(&key(1, 1)), None);
+}
+
+#[test]
+fn a_long_stream_never_grows_the_filter_and_keeps_exactly_the_last_n() {
+    const N: u32 = 1_000;
+    let mut f = filter(N);
+    let bytes = f.memory_bytes();
+    for n in 0..50_000u64 {
+        assert_eq!(f.check_and_insert(&key(1, n)), Seen::New);
+    }
+    assert_eq!(f.len(), N as usize);
+    assert_eq!(f.memory_bytes(), bytes);
+    for n in 49_000..50_000 {
+        assert_eq!(f.outcome(&key(1, n)), Some(Outcome::Pending));
+    }
+    for n in 0..49_000 {
+        assert_eq!(f.outcome(&key(1, n)), None);
+    }
+    assert!(f.probe_stats().max_displacement < 32);
+}
+
+#[test]
+fn a_zero_window_is_a_configuration_error() {
+    assert_eq!(
+        DuplicateFilter::new(0).unwrap_err(),
+        DedupConfigError::Capacity(0)
+    );
+}
