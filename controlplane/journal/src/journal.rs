@@ -28,6 +28,7 @@ pub(crate) struct Stats {
     pub(crate) records: AtomicU64,
     pub(crate) batches: AtomicU64,
     pub(crate) syncs: AtomicU64,
+    pub(crate) sync_nanos: AtomicU64,
     pub(crate) bytes: AtomicU64,
 }
 
@@ -54,6 +55,8 @@ pub struct JournalStats {
     /// `fdatasync` calls that succeeded (a batch crossing a segment
     /// boundary needs two).
     pub syncs: u64,
+    /// Total time spent inside `fdatasync`, in nanoseconds.
+    pub sync_nanos: u64,
     pub bytes: u64,
     pub durable_lsn: u64,
 }
@@ -236,6 +239,7 @@ impl Journal {
             records: s.records.load(Ordering::Relaxed),
             batches: s.batches.load(Ordering::Relaxed),
             syncs: s.syncs.load(Ordering::Relaxed),
+            sync_nanos: s.sync_nanos.load(Ordering::Relaxed),
             bytes: s.bytes.load(Ordering::Relaxed),
             durable_lsn: self.durable_lsn(),
         }

@@ -178,7 +178,13 @@ impl<S: Storage> Writer<S> {
             .bytes
             .fetch_add(self.batch.len() as u64, Ordering::Relaxed);
         self.batch.clear();
-        if let Err(e) = self.segment.sync_data() {
+        let started = std::time::Instant::now();
+        let synced = self.segment.sync_data();
+        self.shared
+            .stats
+            .sync_nanos
+            .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        if let Err(e) = synced {
             return Err(self.failure(FailureKind::SyncFailed, &self.segment_path.clone(), &e));
         }
         self.shared.stats.syncs.fetch_add(1, Ordering::Relaxed);
