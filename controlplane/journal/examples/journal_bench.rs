@@ -102,7 +102,7 @@ fn drive(mut p: Producer, stop_at: Instant, limit: u64, rate: u64) -> ProducerRe
     let mut backpressure = 0u64;
     let lcore = p.lcore();
     while appended < limit {
-        if appended % 64 == 0 {
+        if appended & 63 == 0 {
             let now = Instant::now();
             if now >= stop_at {
                 break;
@@ -116,7 +116,7 @@ fn drive(mut p: Producer, stop_at: Instant, limit: u64, rate: u64) -> ProducerRe
         match p.append(1, &approval(lcore, appended)) {
             Ok(seq) => {
                 appended += 1;
-                if appended % 16 == 0 && pending.len() < pending.capacity() {
+                if appended & 15 == 0 && pending.len() < pending.capacity() {
                     pending.push_back((seq, Instant::now()));
                 }
             }
