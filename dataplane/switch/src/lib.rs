@@ -18,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bin_table;
+pub mod counters;
 pub mod dedup;
 pub mod hash;
 pub mod pending;
