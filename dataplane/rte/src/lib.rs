@@ -45,6 +45,6 @@ pub use error::{Error, Result};
 pub use lcore::{launch, LcoreHandle, LcoreId};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;
-pub use port::{LinkStatus, Port, PortConfig, PortId, PortStats};
+pub use port::{LinkStatus, Port, PortConfig, PortId, PortStats, RingPairPort};
 pub use queue::{RxQueue, TxBuffer, TxQueue};
 pub use ring::{Consumer, Producer, Ring, RingItem, RingMode};

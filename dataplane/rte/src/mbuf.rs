@@ -160,7 +160,9 @@ impl Mbuf {
         unsafe {
             let room = (*m).buf_len as usize - (*m).data_off as usize;
             if len > room || (*m).nb_segs != 1 {
-                return Err(Error::NoRoom { what: "set_len beyond the buffer or on a chained mbuf" });
+                return Err(Error::NoRoom {
+                    what: "set_len beyond the buffer or on a chained mbuf",
+                });
             }
             (*m).data_len = len as u16;
             (*m).pkt_len = len as u32;

@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex};
 
 use crate::eal::{object_created, object_released, Eal};
 use crate::error::{Error, Result};
+use crate::mbuf::Mbuf;
 use crate::mempool::Mempool;
 use crate::queue::{RxQueue, TxQueue};
+use crate::ring::{Consumer, Producer, Ring, RingMode};
 
 /// A DPDK ethdev port id.
 pub type PortId = u16;
@@ -73,12 +75,12 @@ struct PortInner {
     started: Mutex<bool>,
     /// Rx queues point into this pool; it must outlive the port.
     _pool: Mutex<Option<Mempool>>,
-    /// Rings backing an in-process ring port, freed after the port closes.
-    rings: Vec<*mut dpdk_sys::rte_ring>,
+    /// Rings backing an in-process ring port; dropped (freed) after the
+    /// port is closed, since fields drop after `Drop::drop` runs.
+    _keep: Vec<Box<dyn Send + Sync>>,
 }
 
-// SAFETY: the raw ring pointers are only used in Drop, after the port is
-// closed; ethdev control calls are safe from any thread when not racing
+// SAFETY: ethdev control calls are safe from any thread when not racing
 // each other, which the Mutexes guarantee for start/stop.
 unsafe impl Send for PortInner {}
 // SAFETY: see above.
@@ -93,9 +95,6 @@ impl Drop for PortInner {
                 dpdk_sys::rte_eth_dev_stop(self.id);
             }
             dpdk_sys::rte_eth_dev_close(self.id);
-            for r in &self.rings {
-                dpdk_sys::rte_ring_free(*r);
-            }
         }
         object_released();
     }
@@ -132,51 +131,72 @@ impl Port {
 
     /// An in-process loopback port over rings: what is sent on tx queue q
     /// arrives on rx queue q. For tests and benchmarks.
-    pub fn ring_loopback(_eal: &Eal, name: &str, queues: u16, ring_size: u32) -> Result<Port> {
-        let cname = CString::new(name).map_err(|_| Error::BadArgument(name.into()))?;
+    pub fn ring_loopback(eal: &Eal, name: &str, queues: u16, ring_size: u32) -> Result<Port> {
+        let mut keep: Vec<Box<dyn Send + Sync>> = Vec::new();
         let mut rings = Vec::with_capacity(queues as usize);
         for q in 0..queues {
-            let rname = CString::new(format!("{name}_q{q}"))
-                .map_err(|_| Error::BadArgument(name.into()))?;
-            // SAFETY: EAL initialised; the name is copied by DPDK.
-            let r = unsafe {
-                dpdk_sys::rte_ring_create(
-                    rname.as_ptr(),
-                    ring_size,
-                    -1,
-                    dpdk_sys::RING_F_SP_ENQ | dpdk_sys::RING_F_SC_DEQ,
-                )
-            };
-            if r.is_null() {
-                let e = Error::from_rte_errno("rte_ring_create");
-                // SAFETY: rings made so far are ours and unused.
-                unsafe { rings.iter().for_each(|r| dpdk_sys::rte_ring_free(*r)) };
-                return Err(e);
-            }
-            rings.push(r);
+            let (p, c) =
+                Ring::create::<Mbuf>(eal, &format!("{name}_q{q}"), ring_size, RingMode::Spsc)?;
+            rings.push(p.raw());
+            keep.push(Box::new(SyncCell((p, c))));
         }
-        // SAFETY: the ring arrays hold `queues` valid rings; DPDK copies the
-        // pointers into the port's private data.
+        Self::from_rings(name, &rings, &rings, keep)
+    }
+
+    /// An in-process port whose wire ends the caller holds: mbufs put into
+    /// `inject[q]` arrive on rx queue q, and what the port sends on tx queue
+    /// q comes out of `collect[q]`. The switch's scenario tests and
+    /// in-process benchmarks play acquirers and issuers through these.
+    pub fn ring_pair(eal: &Eal, name: &str, queues: u16, ring_size: u32) -> Result<RingPairPort> {
+        let mut keep: Vec<Box<dyn Send + Sync>> = Vec::new();
+        let (mut rx_rings, mut tx_rings) = (Vec::new(), Vec::new());
+        let (mut inject, mut collect) = (Vec::new(), Vec::new());
+        for q in 0..queues {
+            let (p, c) =
+                Ring::create::<Mbuf>(eal, &format!("{name}_rx{q}"), ring_size, RingMode::Mpsc)?;
+            rx_rings.push(p.raw());
+            inject.push(p);
+            keep.push(Box::new(SyncCell(c)));
+            let (p, c) =
+                Ring::create::<Mbuf>(eal, &format!("{name}_tx{q}"), ring_size, RingMode::Spsc)?;
+            tx_rings.push(p.raw());
+            collect.push(c);
+            keep.push(Box::new(SyncCell(p)));
+        }
+        let port = Self::from_rings(name, &rx_rings, &tx_rings, keep)?;
+        Ok(RingPairPort {
+            port,
+            inject,
+            collect,
+        })
+    }
+
+    fn from_rings(
+        name: &str,
+        rx: &[*mut dpdk_sys::rte_ring],
+        tx: &[*mut dpdk_sys::rte_ring],
+        keep: Vec<Box<dyn Send + Sync>>,
+    ) -> Result<Port> {
+        let cname = CString::new(name).map_err(|_| Error::BadArgument(name.into()))?;
+        // SAFETY: both arrays hold valid rings that `keep` holds alive for
+        // as long as the port exists; DPDK copies the pointers.
         let id = unsafe {
             dpdk_sys::rte_eth_from_rings(
                 cname.as_ptr(),
-                rings.as_ptr(),
-                queues as u32,
-                rings.as_ptr(),
-                queues as u32,
+                rx.as_ptr(),
+                rx.len() as u32,
+                tx.as_ptr(),
+                tx.len() as u32,
                 0,
             )
         };
         if id < 0 {
-            let e = Error::from_rte_errno("rte_eth_from_rings");
-            // SAFETY: the port was not created, so the rings are unused.
-            unsafe { rings.iter().for_each(|r| dpdk_sys::rte_ring_free(*r)) };
-            return Err(e);
+            return Err(Error::from_rte_errno("rte_eth_from_rings"));
         }
-        Ok(Self::wrap(id as u16, name.to_owned(), rings))
+        Ok(Self::wrap(id as u16, name.to_owned(), keep))
     }
 
-    fn wrap(id: PortId, name: String, rings: Vec<*mut dpdk_sys::rte_ring>) -> Port {
+    fn wrap(id: PortId, name: String, keep: Vec<Box<dyn Send + Sync>>) -> Port {
         object_created();
         Port {
             inner: Arc::new(PortInner {
@@ -185,7 +205,7 @@ impl Port {
                 taken: Mutex::new((Vec::new(), Vec::new())),
                 started: Mutex::new(false),
                 _pool: Mutex::new(None),
-                rings,
+                _keep: keep,
             }),
         }
     }
@@ -496,3 +516,20 @@ impl Port {
 
 /// Marker that makes queue handles `Send` but not `Sync`.
 pub(crate) type NotSync = PhantomData<Cell<()>>;
+
+/// A ring-backed port and the caller's ends of its wire (see
+/// [`Port::ring_pair`]).
+pub struct RingPairPort {
+    pub port: Port,
+    /// Put mbufs here to have them arrive on rx queue q.
+    pub inject: Vec<Producer<Mbuf>>,
+    /// What the port sent on tx queue q.
+    pub collect: Vec<Consumer<Mbuf>>,
+}
+
+/// Ring ends are `Send` but deliberately not `Sync`; parked inside a port
+/// nobody touches them again, so sharing the box is harmless.
+struct SyncCell<T>(T);
+// SAFETY: the value is never accessed through a shared reference: it only
+// waits to be dropped together with the port.
+unsafe impl<T: Send> Sync for SyncCell<T> {}

@@ -138,6 +138,10 @@ pub struct Producer<T: RingItem> {
 }
 
 impl<T: RingItem> Producer<T> {
+    pub(crate) fn raw(&self) -> *mut dpdk_sys::rte_ring {
+        self.inner.raw.as_ptr()
+    }
+
     /// Another producer handle for a multi-producer ring (None for SPSC).
     pub fn try_clone(&self) -> Option<Producer<T>> {
         (self.mode == RingMode::Mpsc).then(|| Producer {

@@ -78,3 +78,42 @@ fn a_queue_has_one_owner() {
     assert!(matches!(port.rx_queue(0), Err(Error::QueueTaken { .. })));
     assert!(port.tx_queue(1).is_err(), "unconfigured queue");
 }
+
+#[test]
+fn ring_pair_port_delivers_injected_packets_and_collects_sent_ones() {
+    let eal = Eal::init(&rte::test_eal_args("pair")).unwrap();
+    let pool = Mempool::create(&eal, "pair", 1023, 0, 2176, -1).unwrap();
+    let mut pair = Port::ring_pair(&eal, "net_ring_pair", 2, 256).unwrap();
+    pair.port
+        .configure(
+            &PortConfig {
+                rx_queues: 2,
+                tx_queues: 2,
+                rss: false,
+                ..PortConfig::default()
+            },
+            &pool,
+        )
+        .unwrap();
+    pair.port.start().unwrap();
+    let mut rx1 = pair.port.rx_queue(1).unwrap();
+    let mut tx0 = pair.port.tx_queue(0).unwrap();
+    let mut m = pool.alloc().unwrap();
+    m.set_len(3).unwrap();
+    m.data_mut().copy_from_slice(b"abc");
+    pair.inject[1].enqueue(m).unwrap();
+    let mut burst = Burst::new();
+    assert_eq!(
+        rx1.rx_burst(&mut burst),
+        1,
+        "arrives on the rx queue it was injected for"
+    );
+    assert_eq!(burst.as_slice()[0].data(), b"abc");
+    assert_eq!(tx0.tx_burst(&mut burst), 1);
+    assert!(pair.collect[1].dequeue().is_none());
+    let out = pair.collect[0].dequeue().expect("sent on tx queue 0");
+    assert_eq!(out.data(), b"abc");
+    drop(out);
+    drop(pair);
+    assert_eq!(pool.in_use(), 0);
+}
