@@ -619,6 +619,9 @@ fn port_driver_lines(host: &HostModel, ports: &[(&str, &str)]) -> Vec<CheckLine>
             ),
         });
         lines.push(link_line(name, dev, kind));
+        if kind == DriverKind::Vfio {
+            lines.push(iommu_group_line(name, dev));
+        }
         if dev.is_e810() {
             lines.push(match &host.ice_ddp_package {
                 Some(path) => pass(format!("port.{name}.ddp"), format!("E810 DDP package at {path}")),
@@ -640,6 +643,42 @@ fn port_driver_lines(host: &HostModel, ports: &[(&str, &str)]) -> Vec<CheckLine>
         ));
     }
     lines
+}
+
+/// vfio-pci refuses a group ("VFIO group is not viable") while any of its other functions is
+/// bound to a kernel driver; PCIe port drivers of bridges are tolerated by vfio.
+fn iommu_group_line(name: &str, dev: &PciDevice) -> CheckLine {
+    let check = format!("port.{name}.iommu_group");
+    let group = dev.iommu_group.as_deref().unwrap_or("?");
+    let blocking: Vec<String> = dev
+        .iommu_group_peers
+        .iter()
+        .filter_map(|(peer, driver)| match driver.as_deref() {
+            None | Some("vfio-pci" | "pcieport") => None,
+            Some(d) => Some(format!("{peer} on {d}")),
+        })
+        .collect();
+    if blocking.is_empty() {
+        pass(
+            check,
+            format!(
+                "group {group} viable ({} other functions)",
+                dev.iommu_group_peers.len()
+            ),
+        )
+    } else {
+        let first = dev
+            .iommu_group_peers
+            .iter()
+            .find(|(_, d)| d.is_some())
+            .map(|(p, _)| p.as_str())
+            .unwrap_or("");
+        fail(
+            check,
+            format!("group {group} not viable for vfio: {}", blocking.join(", ")),
+            format!("bind the rest of the group too (clearway-nic bind {first} --driver vfio-pci) or move the card to a slot with ACS"),
+        )
+    }
 }
 
 fn link_line(name: &str, dev: &PciDevice, kind: DriverKind) -> CheckLine {

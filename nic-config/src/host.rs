@@ -65,6 +65,9 @@ pub struct PciDevice {
     pub device: Option<String>,
     pub class: Option<String>,
     pub iommu_group: Option<String>,
+    /// The other functions of the same IOMMU group and their drivers: vfio-pci can only use a
+    /// group when none of them is held by a kernel driver.
+    pub iommu_group_peers: Vec<(String, Option<String>)>,
     pub interfaces: Vec<NetInterface>,
 }
 
@@ -301,6 +304,7 @@ impl HostModel {
                 device: None,
                 class: Some("0x020000".into()),
                 iommu_group: None,
+                iommu_group_peers: Vec::new(),
                 interfaces: Vec::new(),
             },
         );
@@ -462,6 +466,15 @@ fn probe_pci(root: &Root, address: &str) -> PciDevice {
         device: attr("device"),
         class: attr("class"),
         iommu_group: root.link_name(&format!("{dir}/iommu_group")),
+        iommu_group_peers: root
+            .list(&format!("{dir}/iommu_group/devices"))
+            .into_iter()
+            .filter(|peer| peer != address)
+            .map(|peer| {
+                let driver = root.link_name(&format!("/sys/bus/pci/devices/{peer}/driver"));
+                (peer, driver)
+            })
+            .collect(),
         interfaces,
     }
 }

@@ -76,5 +76,10 @@ pub fn install(root: &Root, unit: &str) -> std::io::Result<PathBuf> {
 
 /// Absolute form of a config path given on the command line, for `ExecStart=`.
 pub fn absolute(path: &Path) -> PathBuf {
-    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+    if path.is_absolute() {
+        return path.to_path_buf();
+    }
+    std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf())
 }

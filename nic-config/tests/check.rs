@@ -394,3 +394,24 @@ fn an_e810_without_its_ddp_package_fails() {
     );
     assert!(fix(&report, "port.uplink0.ddp").contains("ice.pkg"));
 }
+
+#[test]
+fn a_shared_iommu_group_with_a_kernel_bound_function_is_not_viable() {
+    let host = FakeHost::good();
+    // No ACS on the slot: both functions of the card share group 7.
+    host.iommu_group("/sys/kernel/iommu_groups/7", &[PORT0, PORT1]);
+    assert_eq!(
+        status(&run(&host, &two_port_layout()), "port.uplink0.iommu_group"),
+        Status::Pass
+    );
+    host.set_driver(PORT1, Some("ice"));
+    let report = run(&host, &two_port_layout());
+    assert_eq!(status(&report, "port.uplink0.iommu_group"), Status::Fail);
+    assert!(report
+        .get("port.uplink0.iommu_group")
+        .unwrap()
+        .finding
+        .contains("0000:3b:00.1 on ice"));
+    assert!(fix(&report, "port.uplink0.iommu_group")
+        .contains("clearway-nic bind 0000:3b:00.1 --driver vfio-pci"));
+}

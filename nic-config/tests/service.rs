@@ -173,3 +173,16 @@ fn cli_refuses_to_unbind_an_interface_in_use() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("ice -> no driver"), "{out}");
 }
+
+#[test]
+fn the_plan_shown_in_tuning_md_is_what_the_tool_prints() {
+    let host = FakeHost::good();
+    host.write("/etc/clearway/clearway.toml", PRODUCTION);
+    let (code, out, err) = cli(&host, &["plan"]);
+    assert_eq!(code, 0, "{err}");
+    let doc = include_str!("../../docs/tuning.md");
+    assert!(
+        doc.contains(&out),
+        "docs/tuning.md should show exactly:\n{out}"
+    );
+}

@@ -135,6 +135,25 @@ impl FakeHost {
         self.write(&format!("{dir}/numa_node"), &node.to_string());
         self.write(&format!("{dir}/driver_override"), "(null)");
         self.set_driver(address, driver);
+        // Each function in its own IOMMU group, as on a slot with ACS.
+        let next = fs::read_dir(self.path("/sys/kernel/iommu_groups")).map_or(0, |d| d.count());
+        self.iommu_group(&format!("/sys/kernel/iommu_groups/{next}"), &[address]);
+    }
+
+    /// Makes `group` hold `members` (devices/<addr> entries) and points each member at it.
+    pub fn iommu_group(&self, group: &str, members: &[&str]) {
+        self.mkdir(&format!("{group}/devices"));
+        for member in members {
+            let _ = fs::remove_file(self.path(&format!("{group}/devices/{member}")));
+            symlink(
+                self.path(&format!("/sys/bus/pci/devices/{member}")),
+                self.path(&format!("{group}/devices/{member}")),
+            )
+            .unwrap();
+            let link = self.path(&format!("/sys/bus/pci/devices/{member}/iommu_group"));
+            let _ = fs::remove_file(&link);
+            symlink(self.path(group), link).unwrap();
+        }
     }
 
     /// Points the device's `driver` symlink at `driver` (what the kernel does after a probe).
@@ -173,6 +192,10 @@ impl FakeHost {
     pub fn iommu_off(&self) {
         fs::remove_dir_all(self.path("/sys/kernel/iommu_groups")).unwrap();
         self.mkdir("/sys/kernel/iommu_groups");
+        for address in [PORT0, PORT1] {
+            let _ =
+                fs::remove_file(self.path(&format!("/sys/bus/pci/devices/{address}/iommu_group")));
+        }
         self.write(
             "/proc/cmdline",
             &GOOD_CMDLINE.replace("intel_iommu=on iommu=pt ", ""),
