@@ -42,6 +42,7 @@ mod config;
 mod failure;
 mod journal;
 pub mod money;
+mod reader;
 pub mod record;
 mod recovery;
 mod ring;
@@ -57,6 +58,7 @@ pub use journal::{
     SNAPSHOTS_KEPT,
 };
 pub use money::{MoneyRecord, PayloadError, RecordKind};
+pub use reader::read_records;
 pub use record::{DecodeError, RecordHeader, RecordView};
 pub use recovery::{Recovery, RecoveryError, RecoveryReport, SkippedSnapshot, TornTail};
 pub use snapshot::{Snapshot, SnapshotError};

@@ -107,6 +107,15 @@ pub enum RecoveryError {
         snapshot_lsn: u64,
         journal_end: u64,
     },
+    #[error("journal segment {segment} at byte {offset} should hold durable record LSN {lsn} but cannot be read ({cause}); restore the segment from a replica or backup")]
+    Unreadable {
+        segment: PathBuf,
+        offset: u64,
+        lsn: u64,
+        cause: DecodeError,
+    },
+    #[error("LSN {lsn} is not in the journal at {dir}: compacted into a snapshot (read the snapshot) or not yet written")]
+    NotInJournal { dir: PathBuf, lsn: u64 },
     #[error("applying record LSN {lsn} (segment {segment}, byte {offset}) failed: {source}")]
     Apply {
         lsn: u64,

@@ -14,7 +14,8 @@ pub mod fault;
 /// The writer's view of the journal directory.
 pub trait Storage: Send + 'static {
     type Segment: SegmentFile;
-    /// Creates (or truncates) the segment file at `path` for appending.
+    /// Creates the segment file at `path` for appending; an existing empty
+    /// file is reused, an existing non-empty one is an error.
     fn create_segment(&mut self, path: &Path) -> io::Result<Self::Segment>;
     /// Makes the directory entries in `dir` durable (after a create).
     fn sync_dir(&mut self, dir: &Path) -> io::Result<()>;
@@ -35,11 +36,22 @@ impl Storage for FsStorage {
     type Segment = File;
 
     fn create_segment(&mut self, path: &Path) -> io::Result<File> {
-        OpenOptions::new()
+        // Never truncate: a segment that already holds bytes means another
+        // writer owns this directory or recovery was skipped, and clobbering
+        // it would destroy committed money records. An empty leftover (a
+        // crash right after creation, or a torn tail cut to zero) is reused.
+        let file = OpenOptions::new()
             .write(true)
             .create(true)
-            .truncate(true)
-            .open(path)
+            .truncate(false)
+            .open(path)?;
+        if file.metadata()?.len() > 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "the segment already holds records: another process may be writing this journal, or it was started without recovering first",
+            ));
+        }
+        Ok(file)
     }
 
     fn sync_dir(&mut self, dir: &Path) -> io::Result<()> {

@@ -49,7 +49,7 @@ pub(crate) struct Writer<S: Storage> {
 }
 
 impl<S: Storage> Writer<S> {
-    /// Opens the segment that will receive `next_lsn` (truncating a
+    /// Opens the segment that will receive `next_lsn` (reusing a
     /// leftover empty one of the same name) and makes its entry durable.
     pub(crate) fn open_segment(
         storage: &mut S,

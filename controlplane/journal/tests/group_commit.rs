@@ -220,3 +220,17 @@ fn segments_roll_at_the_configured_size_and_are_named_by_first_lsn() {
     let (_, recovered) = common::recover_all(dir.path());
     assert_eq!(recovered.len(), 35);
 }
+
+#[test]
+fn starting_on_a_stale_recovery_report_refuses_to_overwrite_committed_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stale, _) = common::recover_all(dir.path());
+    common::write_deposits(dir.path(), 3, 64 << 20);
+    let err = match Journal::start(common::config(dir.path(), 1), &stale) {
+        Err(e) => e,
+        Ok(_) => panic!("started over committed records"),
+    };
+    assert!(err.to_string().contains("already holds records"), "{err}");
+    let (_, recovered) = common::recover_all(dir.path());
+    assert_eq!(recovered.len(), 3, "nothing was clobbered");
+}

@@ -256,3 +256,58 @@ fn an_apply_error_stops_recovery_with_the_lsn_and_position() {
         other => panic!("wrong error {other:?}"),
     }
 }
+
+#[test]
+fn a_running_journal_can_be_read_from_any_lsn_up_to_the_durable_one() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_deposits(dir.path(), 30, 600); // segments start at 1, 12, 23
+    let (report, _) = common::recover_all(dir.path());
+    let (journal, mut producers) = Journal::start(common::config(dir.path(), 1), &report).unwrap();
+    let seq = producers[0]
+        .append(1, &journal::MoneyRecord::Deposit(common::deposit(1, 31)))
+        .unwrap();
+    common::wait_for("durable", || producers[0].is_durable(seq));
+    let durable = journal.durable_lsn();
+    assert_eq!(durable, 31);
+
+    let mut lsns = Vec::new();
+    let n = journal::read_records(dir.path(), 10, durable, |r| {
+        lsns.push(r.header.lsn);
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap();
+    assert_eq!(n, 22);
+    assert_eq!(lsns, (10..=31).collect::<Vec<_>>());
+
+    let err = journal::read_records(dir.path(), 30, 40, |_| {
+        Ok::<(), std::convert::Infallible>(())
+    })
+    .unwrap_err();
+    assert!(
+        matches!(err, RecoveryError::NotInJournal { lsn: 32, .. }),
+        "{err:?}"
+    );
+    journal.shutdown().unwrap();
+
+    // A record inside the requested range that is damaged is an error, not a skip.
+    let segments = common::segments(dir.path());
+    flip(&segments[1], RECORD + 40);
+    let err = journal::read_records(
+        dir.path(),
+        1,
+        31,
+        |_| Ok::<(), std::convert::Infallible>(()),
+    )
+    .unwrap_err();
+    match err {
+        RecoveryError::Unreadable {
+            segment,
+            offset,
+            lsn,
+            ..
+        } => {
+            assert_eq!((segment, offset, lsn), (segments[1].clone(), RECORD, 13));
+        }
+        other => panic!("wrong error {other:?}"),
+    }
+}
