@@ -499,6 +499,12 @@ impl BinTable {
         usize::from(self.max_prefix_len)
     }
 
+    /// The target of every prefix (one per prefix, unordered, repeats
+    /// included); for checks when a snapshot is assembled, not for the lcore.
+    pub fn targets(&self) -> impl Iterator<Item = ParticipantIdx> + '_ {
+        self.nodes.iter().map(|n| ParticipantIdx(n.target))
+    }
+
     /// Bytes held by the table's arrays.
     pub fn memory_bytes(&self) -> usize {
         self.first.len() * std::mem::size_of::<u64>()
