@@ -108,7 +108,10 @@ fn drive(mut p: Producer, stop_at: Instant, limit: u64, rate: u64) -> ProducerRe
                 break;
             }
             if rate > 0 && appended as f64 > (now - start).as_secs_f64() * rate as f64 {
-                std::hint::spin_loop();
+                // Sleep rather than spin: on this 2-core machine a spinning
+                // producer would starve the writer, which on the switch has
+                // a core of its own.
+                std::thread::sleep(Duration::from_micros(50));
                 poll_latency(&p, &mut pending, &mut latency);
                 continue;
             }
@@ -122,7 +125,8 @@ fn drive(mut p: Producer, stop_at: Instant, limit: u64, rate: u64) -> ProducerRe
             }
             Err(AppendError::Backpressure { .. }) => {
                 backpressure += 1;
-                std::hint::spin_loop();
+                // Yield, not spin: see the pacing comment above.
+                std::thread::yield_now();
             }
             Err(e) => panic!("append failed: {e}"),
         }
