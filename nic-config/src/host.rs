@@ -140,9 +140,15 @@ pub struct HostModel {
     pub memlock: Option<(Limit, Limit)>,
     /// Effective uid of this process.
     pub uid: Option<u32>,
+    /// Whether this process holds CAP_IPC_LOCK (bit 14 of `CapEff`), which lifts RLIMIT_MEMLOCK
+    /// for vfio's pinned DMA memory. Root in a container may not have it.
+    pub cap_ipc_lock: Option<bool>,
     /// The E810 DDP package the DPDK ice PMD would load, if present (see [`ICE_DDP_PATHS`]).
     pub ice_ddp_package: Option<String>,
 }
+
+/// Capability number of CAP_IPC_LOCK (linux/capability.h).
+const CAP_IPC_LOCK: u32 = 14;
 
 /// Where the DPDK 22.11 ice PMD looks for the DDP package (`ICE_PKG_FILE_UPDATES`, then
 /// `ICE_PKG_FILE_DEFAULT`); without one an E810 port fails to start unless in safe mode.
@@ -203,6 +209,9 @@ impl HostModel {
         let uid = status_field(&status, "Uid")
             .and_then(|s| s.split_whitespace().nth(1))
             .and_then(|s| s.parse().ok());
+        let cap_ipc_lock = status_field(&status, "CapEff")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .map(|caps| caps & (1 << CAP_IPC_LOCK) != 0);
         let mut pci = BTreeMap::new();
         for address in root.list("/sys/bus/pci/devices") {
             let class = root.read(&format!("/sys/bus/pci/devices/{address}/class"));
@@ -239,6 +248,7 @@ impl HostModel {
             irqbalance_banned: irqbalance_banned(root),
             memlock: memlock(&root.read("/proc/self/limits").unwrap_or_default()),
             uid,
+            cap_ipc_lock,
             ice_ddp_package: ICE_DDP_PATHS
                 .iter()
                 .find(|p| root.exists(p))
@@ -275,6 +285,7 @@ impl HostModel {
             irqbalance_banned: Vec::new(),
             memlock: None,
             uid: None,
+            cap_ipc_lock: None,
             ice_ddp_package: None,
         }
     }

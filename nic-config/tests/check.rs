@@ -287,6 +287,15 @@ fn vfio_missing_and_memlock_limited_for_a_non_root_user() {
     assert!(fix(&report, "driver.vfio").starts_with("modprobe vfio-pci"));
     assert_eq!(status(&report, "memlock"), Status::Warn);
     assert!(fix(&report, "memlock").contains("LimitMEMLOCK=infinity"));
+    // the same limit is harmless with CAP_IPC_LOCK (bit 14)
+    host.write(
+        "/proc/self/status",
+        "Uid:\t0\t0\t0\t0\nCapEff:\t0000000000004000\nCpus_allowed_list:\t0-15\n",
+    );
+    assert_eq!(
+        status(&run(&host, &two_port_layout()), "memlock"),
+        Status::Pass
+    );
 }
 
 #[test]

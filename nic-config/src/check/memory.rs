@@ -167,10 +167,10 @@ pub(super) fn memlock_check(host: &HostModel, plan: Option<&Plan>) -> Vec<CheckL
         ),
         Some((Limit::Unlimited, _)) => pass("memlock", "unlimited"),
         // vfio accounts pinned DMA pages against RLIMIT_MEMLOCK unless the process has
-        // CAP_IPC_LOCK, which root has.
-        Some((Limit::Bytes(soft), _)) if host.uid == Some(0) => pass(
+        // CAP_IPC_LOCK (root normally has it; a container's root may not).
+        Some((Limit::Bytes(soft), _)) if host.cap_ipc_lock == Some(true) => pass(
             "memlock",
-            format!("{} KiB, but root (CAP_IPC_LOCK) is not limited", soft >> 10),
+            format!("{} KiB, but CAP_IPC_LOCK lifts the limit", soft >> 10),
         ),
         Some((Limit::Bytes(soft), _)) if soft >= need && need > 0 => pass(
             "memlock",
@@ -179,7 +179,7 @@ pub(super) fn memlock_check(host: &HostModel, plan: Option<&Plan>) -> Vec<CheckL
         Some((Limit::Bytes(soft), _)) => warn(
             "memlock",
             format!(
-                "{} KiB locked-memory limit for a non-root user: vfio DMA mapping will fail",
+                "{} KiB locked-memory limit without CAP_IPC_LOCK: vfio DMA mapping will fail",
                 soft >> 10
             ),
             fix,

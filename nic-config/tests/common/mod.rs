@@ -60,7 +60,7 @@ impl FakeHost {
         host.pci_function(PORT1, 0, Some("vfio-pci"));
         host.write(
             "/proc/self/status",
-            "Name:\tclearway-nic\nUid:\t1000\t1000\t1000\t1000\nCpus_allowed_list:\t0-15\n",
+            "Name:\tclearway-nic\nUid:\t1000\t1000\t1000\t1000\nCapEff:\t0000000000000000\nCpus_allowed_list:\t0-15\n",
         );
         host.write("/proc/self/limits", "Limit Soft Limit Hard Limit Units\nMax locked memory         unlimited            unlimited            bytes\n");
         host.write("/proc/1/comm", "systemd");
