@@ -293,27 +293,38 @@ fn numa_warnings(
     lcores: &[LcorePlan],
     warnings: &mut Vec<String>,
 ) {
+    // One warning per (lcore, port) pair, listing the queues, so a wholly misplaced layout
+    // gives a handful of lines rather than one per queue.
     for lcore in lcores {
-        for &(index, queue) in &lcore.rx {
-            let port = &layout.ports[index];
+        for (index, port) in layout.ports.iter().enumerate() {
             let Some(port_node) = port.pci_address().and_then(|a| host.pci_node(a)) else {
                 continue;
             };
-            if lcore.socket.is_some_and(|s| s != port_node) {
-                let local: Vec<u32> = host
-                    .cpus
-                    .iter()
-                    .filter(|c| c.node == Some(port_node))
-                    .map(|c| c.id)
-                    .collect();
-                warnings.push(format!(
-                    "lcore {} (node {}) polls port \"{}\" rx queue {queue} on node {port_node}: every packet crosses the interconnect; list worker_lcores from node {port_node} ({})",
-                    lcore.lcore,
-                    lcore.socket.unwrap_or(0),
-                    port.name,
-                    format_cpu_list(&local)
-                ));
+            let Some(lcore_node) = lcore.socket.filter(|&s| s != port_node) else {
+                continue;
+            };
+            let queues: Vec<String> = lcore
+                .rx
+                .iter()
+                .filter(|&&(p, _)| p == index)
+                .map(|(_, q)| q.to_string())
+                .collect();
+            if queues.is_empty() {
+                continue;
             }
+            let local: Vec<u32> = host
+                .cpus
+                .iter()
+                .filter(|c| c.node == Some(port_node))
+                .map(|c| c.id)
+                .collect();
+            warnings.push(format!(
+                "lcore {} (node {lcore_node}) polls port \"{}\" (node {port_node}) rx queues {}: every packet crosses the interconnect; list worker_lcores from node {port_node} ({})",
+                lcore.lcore,
+                port.name,
+                queues.join(","),
+                format_cpu_list(&local)
+            ));
         }
     }
 }

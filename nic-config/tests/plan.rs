@@ -250,3 +250,17 @@ fn hyperthread_siblings_are_the_last_choice() {
         "one thread per core first, and 4 (main's sibling) last"
     );
 }
+
+#[test]
+fn numa_warnings_are_one_per_lcore_and_port() {
+    let host = HostModel::uniform(4)
+        .with_node(1, &[2, 3])
+        .with_pci("0000:af:00.0", Some(1), None);
+    let mut l = layout(vec![port("up", "0000:af:00.0", 4, 4)]);
+    l.eal.worker_lcores = vec![1];
+    let p = plan(&l, &host).unwrap();
+    assert_eq!(
+        p.warnings,
+        ["lcore 1 (node 0) polls port \"up\" (node 1) rx queues 0,1,2,3: every packet crosses the interconnect; list worker_lcores from node 1 (2-3)"]
+    );
+}
