@@ -286,10 +286,45 @@ fn recover_bench(config: JournalConfig, records: u64) {
     println!("(checksum of amounts  {amount_sum})");
 }
 
+/// The lcore-side cost of one `Producer::append` (encode + ring push),
+/// timed over bursts of 1024 appends that met no back-pressure. The median
+/// burst is printed because on a shared 2-core machine some bursts are
+/// preempted, which says nothing about the code.
+fn append_cost_bench(config: JournalConfig) {
+    let report = fresh_report(&config.dir);
+    let (journal, mut producers) = Journal::start(config, &report).unwrap();
+    let p = &mut producers[0];
+    let mut per_append = Vec::with_capacity(256);
+    let mut n = 0u64;
+    for _ in 0..256 {
+        // Wait until the writer has emptied the ring, so the burst fits.
+        while !p.is_durable(journal::Seq(n)) {
+            std::thread::yield_now();
+        }
+        let start = Instant::now();
+        for _ in 0..1024 {
+            p.append(1, &approval(0, n)).expect("ring has room");
+            n += 1;
+        }
+        per_append.push(start.elapsed().as_nanos() as f64 / 1024.0);
+    }
+    journal.shutdown().unwrap();
+    per_append.sort_by(f64::total_cmp);
+    println!("== lcore append cost (encode 48-byte approval + SPSC push), 256 bursts of 1024");
+    println!(
+        "ns per append         min {:.1}  median {:.1}  p90 {:.1}",
+        per_append[0],
+        per_append[per_append.len() / 2],
+        per_append[per_append.len() * 9 / 10]
+    );
+}
+
 fn main() {
     let args = parse_args();
     let base = args.dir.clone().unwrap_or_else(std::env::temp_dir);
     if args.mode == "append" || args.mode == "all" {
+        let dir = tempfile::tempdir_in(&base).unwrap();
+        append_cost_bench(make_config(dir.path(), &args));
         let dir = tempfile::tempdir_in(&base).unwrap();
         append_bench(
             make_config(dir.path(), &args),

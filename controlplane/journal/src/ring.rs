@@ -8,7 +8,7 @@
 //! so this costs what a `memcpy` of the used words costs — only the words the
 //! payload needs are copied, not the whole slot.
 //!
-//! Slot layout, in 64-bit words:
+//! Slots are whole 64-byte cache lines. Slot layout, in 64-bit words:
 //! ```text
 //! word 0  kind (bits 0..16) | payload length (bits 16..48)
 //! word 1  clearing epoch (bits 0..32)
@@ -18,6 +18,18 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const META_WORDS: usize = 2;
+const LINE_WORDS: usize = 8;
+
+/// One cache line of slot words. Slots are whole lines, so the producer
+/// filling slot k+1 never writes a line the consumer is reading in slot k.
+#[repr(align(64))]
+struct Line([AtomicU64; LINE_WORDS]);
+
+impl Line {
+    fn word(lines: &[Line], w: usize) -> &AtomicU64 {
+        &lines[w / LINE_WORDS].0[w % LINE_WORDS]
+    }
+}
 
 /// Keeps the producer's and the consumer's hot counters on separate cache
 /// lines so one core's stores do not invalidate the other's reads.
@@ -28,8 +40,9 @@ pub(crate) struct Padded(pub(crate) AtomicU64);
 /// The ring itself. Indices grow without wrapping (a `u64` does not overflow
 /// at any realistic rate); a slot is `index % capacity`.
 pub(crate) struct Ring {
-    words: Box<[AtomicU64]>,
-    slot_words: usize,
+    lines: Box<[Line]>,
+    /// Lines per slot.
+    slot_lines: usize,
     capacity: u64,
     /// Next slot the consumer will read; written only by the writer thread.
     head: Padded,
@@ -53,14 +66,14 @@ impl Ring {
     /// Allocates the ring up front: `capacity` slots of `max_payload` bytes.
     pub(crate) fn new(capacity: usize, max_payload: usize) -> Ring {
         assert!(capacity > 0, "ring capacity must be positive");
-        let slot_words = META_WORDS + max_payload.div_ceil(8);
-        let words = (0..capacity * slot_words)
-            .map(|_| AtomicU64::new(0))
+        let slot_lines = (META_WORDS + max_payload.div_ceil(8)).div_ceil(LINE_WORDS);
+        let lines = (0..capacity * slot_lines)
+            .map(|_| Line(Default::default()))
             .collect::<Vec<_>>()
             .into_boxed_slice();
         Ring {
-            words,
-            slot_words,
+            lines,
+            slot_lines,
             capacity: capacity as u64,
             head: Padded::default(),
             tail: Padded::default(),
@@ -84,33 +97,33 @@ impl Ring {
         epoch: u32,
         payload: &[u8],
     ) -> bool {
-        debug_assert!(META_WORDS + payload.len().div_ceil(8) <= self.slot_words);
+        debug_assert!(META_WORDS + payload.len().div_ceil(8) <= self.slot_lines * LINE_WORDS);
         if tail - *cached_head >= self.capacity {
             *cached_head = self.head.0.load(Ordering::Acquire);
             if tail - *cached_head >= self.capacity {
                 return false;
             }
         }
-        let base = (tail % self.capacity) as usize * self.slot_words;
-        let slot = &self.words[base..base + self.slot_words];
-        slot[0].store(
+        let base = (tail % self.capacity) as usize * self.slot_lines;
+        let slot = &self.lines[base..base + self.slot_lines];
+        Line::word(slot, 0).store(
             u64::from(kind) | ((payload.len() as u64) << 16),
             Ordering::Relaxed,
         );
-        slot[1].store(u64::from(epoch), Ordering::Relaxed);
+        Line::word(slot, 1).store(u64::from(epoch), Ordering::Relaxed);
         let mut chunks = payload.chunks_exact(8);
         let mut w = META_WORDS;
         for chunk in &mut chunks {
             let mut b = [0u8; 8];
             b.copy_from_slice(chunk);
-            slot[w].store(u64::from_le_bytes(b), Ordering::Relaxed);
+            Line::word(slot, w).store(u64::from_le_bytes(b), Ordering::Relaxed);
             w += 1;
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
             let mut b = [0u8; 8];
             b[..rest.len()].copy_from_slice(rest);
-            slot[w].store(u64::from_le_bytes(b), Ordering::Relaxed);
+            Line::word(slot, w).store(u64::from_le_bytes(b), Ordering::Relaxed);
         }
         self.tail.0.store(tail + 1, Ordering::Release);
         true
@@ -126,15 +139,17 @@ impl Ring {
     /// Consumer side: copies the record in slot `index` (which must be in
     /// the readable range) into `out` and returns its metadata.
     pub(crate) fn read(&self, index: u64, out: &mut [u8]) -> SlotMeta {
-        let base = (index % self.capacity) as usize * self.slot_words;
-        let slot = &self.words[base..base + self.slot_words];
-        let w0 = slot[0].load(Ordering::Relaxed);
+        let base = (index % self.capacity) as usize * self.slot_lines;
+        let slot = &self.lines[base..base + self.slot_lines];
+        let w0 = Line::word(slot, 0).load(Ordering::Relaxed);
         let kind = (w0 & 0xFFFF) as u16;
         let len = ((w0 >> 16) & 0xFFFF_FFFF) as usize;
-        let epoch = slot[1].load(Ordering::Relaxed) as u32;
+        let epoch = Line::word(slot, 1).load(Ordering::Relaxed) as u32;
         debug_assert!(len <= out.len());
         for (i, chunk) in out[..len].chunks_mut(8).enumerate() {
-            let b = slot[META_WORDS + i].load(Ordering::Relaxed).to_le_bytes();
+            let b = Line::word(slot, META_WORDS + i)
+                .load(Ordering::Relaxed)
+                .to_le_bytes();
             chunk.copy_from_slice(&b[..chunk.len()]);
         }
         SlotMeta { kind, epoch, len }
