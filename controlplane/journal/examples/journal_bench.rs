@@ -148,6 +148,24 @@ fn drive(mut p: Producer, stop_at: Instant, limit: u64, rate: u64) -> ProducerRe
     }
 }
 
+/// The writer thread's (time on CPU, time runnable but not running) in ns,
+/// from Linux schedstat: shows whether the figures are the journal's or the
+/// neighbours' (on a shared box the writer often waits for a CPU).
+fn writer_schedstat() -> Option<(u64, u64)> {
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let task = task.ok()?.path();
+        let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+        if comm.trim() == "journal-writer" {
+            let stat = std::fs::read_to_string(task.join("schedstat")).ok()?;
+            let mut f = stat
+                .split_whitespace()
+                .map(|v| v.parse::<u64>().unwrap_or(0));
+            return Some((f.next()?, f.next()?));
+        }
+    }
+    None
+}
+
 fn poll_latency(
     p: &Producer,
     pending: &mut VecDeque<(journal::Seq, Instant)>,
@@ -201,6 +219,7 @@ fn append_bench(
         .map(|p| std::thread::spawn(move || drive(p, stop_at, limit_per_producer, rate)))
         .collect();
     let results: Vec<ProducerResult> = threads.into_iter().map(|t| t.join().unwrap()).collect();
+    let writer_sched = writer_schedstat();
     let stats = journal.shutdown().expect("journal healthy");
     let elapsed = start.elapsed().as_secs_f64();
 
@@ -248,6 +267,13 @@ fn append_bench(
         latency.len()
     );
     println!("ring full (retried)   {backpressure:>14}");
+    if let Some((cpu, waiting)) = writer_sched {
+        println!(
+            "writer thread         on CPU {:.2} s, runnable but waiting for a CPU {:.2} s",
+            cpu as f64 / 1e9,
+            waiting as f64 / 1e9
+        );
+    }
     assert_eq!(appended, stats.records, "every appended record committed");
 }
 
