@@ -22,6 +22,7 @@ pub mod counters;
 pub mod dedup;
 pub mod hash;
 pub mod pending;
+pub mod pipeline;
 pub mod routes;
 pub mod slot_index;
 pub mod timer_wheel;

@@ -114,7 +114,11 @@ mod tests {
         assert_eq!(t.lookup(ip), Some([1; 6]));
         t.set_static(ip, [2; 6]);
         t.learn(ip, [3; 6]);
-        assert_eq!(t.lookup(ip), Some([2; 6]), "traffic never overrides configuration");
+        assert_eq!(
+            t.lookup(ip),
+            Some([2; 6]),
+            "traffic never overrides configuration"
+        );
     }
 
     #[test]
@@ -127,6 +131,10 @@ mod tests {
         }
         assert_eq!(t.lookup(hop), Some([9; 6]));
         let recent = Ipv4Addr::from(0x0A00_0000 + 99_999);
-        assert_eq!(t.lookup(recent), Some([(99_999u32) as u8; 6]), "the newest is learnt");
+        assert_eq!(
+            t.lookup(recent),
+            Some([(99_999u32) as u8; 6]),
+            "the newest is learnt"
+        );
     }
 }

@@ -9,7 +9,8 @@ use wire::net::ipv4::{self, Protocol};
 use wire::net::udp;
 
 /// Ethernet (untagged) + IPv4 (no options) + UDP.
-pub const HEADERS_LEN: usize = ethernet::field::HEADER_LEN + ipv4::field::HEADER_LEN + udp::field::HEADER_LEN;
+pub const HEADERS_LEN: usize =
+    ethernet::field::HEADER_LEN + ipv4::field::HEADER_LEN + udp::field::HEADER_LEN;
 /// Where the ISO 8583 message starts in a frame built here.
 pub const MESSAGE_AT: usize = HEADERS_LEN + FRAME_HEADER_LEN;
 
@@ -47,7 +48,11 @@ pub fn wrap_message(buf: &mut [u8], route: &Route, message_len: usize) -> Option
         dst_port: route.dst.port(),
         payload_len: udp_payload,
     };
-    u.emit(&mut udp::Packet::new_unchecked(&mut buf[l4..]), *route.src.ip(), *route.dst.ip());
+    u.emit(
+        &mut udp::Packet::new_unchecked(&mut buf[l4..]),
+        *route.src.ip(),
+        *route.dst.ip(),
+    );
     let ip = ipv4::Repr {
         src_addr: *route.src.ip(),
         dst_addr: *route.dst.ip(),

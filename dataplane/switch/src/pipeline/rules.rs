@@ -106,17 +106,33 @@ mod tests {
         assert_eq!(MessageKind::of(*b"0200"), MessageKind::Request(Financial));
         assert_eq!(MessageKind::of(*b"0201"), MessageKind::Request(Financial));
         assert_eq!(MessageKind::of(*b"0210"), MessageKind::Response(Financial));
-        assert_eq!(MessageKind::of(*b"0100"), MessageKind::Request(Authorisation));
-        assert_eq!(MessageKind::of(*b"0110"), MessageKind::Response(Authorisation));
+        assert_eq!(
+            MessageKind::of(*b"0100"),
+            MessageKind::Request(Authorisation)
+        );
+        assert_eq!(
+            MessageKind::of(*b"0110"),
+            MessageKind::Response(Authorisation)
+        );
         assert_eq!(MessageKind::of(*b"0220"), MessageKind::Request(Completion));
         assert_eq!(MessageKind::of(*b"0230"), MessageKind::Response(Completion));
         assert_eq!(MessageKind::of(*b"0400"), MessageKind::Request(Reversal));
-        assert_eq!(MessageKind::of(*b"0421"), MessageKind::Request(ReversalAdvice));
-        assert_eq!(MessageKind::of(*b"0430"), MessageKind::Response(ReversalAdvice));
+        assert_eq!(
+            MessageKind::of(*b"0421"),
+            MessageKind::Request(ReversalAdvice)
+        );
+        assert_eq!(
+            MessageKind::of(*b"0430"),
+            MessageKind::Response(ReversalAdvice)
+        );
         assert_eq!(MessageKind::of(*b"0800"), MessageKind::NetworkRequest);
         assert_eq!(MessageKind::of(*b"0810"), MessageKind::NetworkResponse);
         assert_eq!(MessageKind::of(*b"0600"), MessageKind::Unsupported);
-        assert_eq!(MessageKind::of(*b"1200"), MessageKind::Unsupported, "ISO 8583:1993 is not ours");
+        assert_eq!(
+            MessageKind::of(*b"1200"),
+            MessageKind::Unsupported,
+            "ISO 8583:1993 is not ours"
+        );
         assert_eq!(MessageKind::of(*b"0202"), MessageKind::Unsupported);
     }
 
