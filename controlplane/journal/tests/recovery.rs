@@ -311,3 +311,47 @@ fn a_running_journal_can_be_read_from_any_lsn_up_to_the_durable_one() {
         other => panic!("wrong error {other:?}"),
     }
 }
+
+mod damage {
+    //! Property: whatever single byte is damaged or wherever a segment is
+    //! cut, recovery never panics and never returns a wrong record: it
+    //! either returns a prefix of what was written or stops with an error.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn recovery_returns_a_prefix_of_what_was_written_or_an_error(
+            segment_pick in 0usize..4,
+            position in 0.0f64..1.0,
+            flip_not_cut in any::<bool>(),
+        ) {
+            let original = tempfile::tempdir().unwrap();
+            common::write_deposits(original.path(), 40, 600);
+            let (_, written) = common::recover_all(original.path());
+            let dir = common::copy_dir(original.path());
+            let segments = common::segments(dir.path());
+            let segment = &segments[segment_pick % segments.len()];
+            let len = fs::metadata(segment).unwrap().len();
+            let at = ((len as f64) * position) as u64;
+            if flip_not_cut {
+                flip(segment, at.min(len - 1));
+            } else {
+                fs::OpenOptions::new().write(true).open(segment).unwrap().set_len(at).unwrap();
+            }
+            let mut got = Vec::new();
+            let result = Journal::recover(dir.path()).unwrap().replay(|r| {
+                got.push((r.header.lsn, r.payload.to_vec()));
+                Ok::<(), std::convert::Infallible>(())
+            });
+            let expected: Vec<_> = written.iter().map(|r| (r.lsn, r.payload.clone())).collect();
+            prop_assert_eq!(&got[..], &expected[..got.len()], "only true records, in order");
+            if result.is_ok() {
+                let last = segment == segments.last().unwrap();
+                prop_assert!(last || got.len() == written.len(), "damage to a closed segment must stop recovery");
+            }
+        }
+    }
+}
