@@ -14,6 +14,7 @@
 use std::net::SocketAddrV4;
 
 use super::arp;
+use super::checksum;
 use super::error::{Error, Layer, Result};
 use super::ethernet::{self, Address};
 use super::headers::{Class, Headers, UdpFlow};
@@ -92,13 +93,27 @@ pub fn readdress_udp(frame: &mut [u8], headers: &Headers, to: &Endpoints) -> Res
     let (l2, ip, l4) = split_l2_l3_l4(frame, headers, Layer::Udp)?;
     let mut udp = udp::Packet::new_checked(l4).map_err(|e| e.at(headers.l4))?;
     let mut ip = ipv4::Packet::new_unchecked(ip);
-    let (old_src, old_dst) = (ip.src_addr(), ip.dst_addr());
-    ip.replace_src_addr(*to.src.ip());
-    ip.replace_dst_addr(*to.dst.ip());
-    udp.replace_pseudo_header_addr(old_src, *to.src.ip());
-    udp.replace_pseudo_header_addr(old_dst, *to.dst.ip());
-    udp.replace_src_port(to.src.port());
-    udp.replace_dst_port(to.dst.port());
+    // One delta for both addresses serves the IPv4 header and the UDP
+    // pseudo-header; the ports add theirs to the UDP one. One RFC 1624
+    // update per checksum instead of one per field.
+    let addresses = checksum::combine(&[
+        checksum::delta32(u32::from(ip.src_addr()), u32::from(*to.src.ip())),
+        checksum::delta32(u32::from(ip.dst_addr()), u32::from(*to.dst.ip())),
+    ]);
+    let ports = checksum::combine(&[
+        checksum::delta16(udp.src_port(), to.src.port()),
+        checksum::delta16(udp.dst_port(), to.dst.port()),
+    ]);
+    ip.set_src_addr(*to.src.ip());
+    ip.set_dst_addr(*to.dst.ip());
+    ip.set_checksum(checksum::apply_delta(ip.checksum(), addresses));
+    udp.set_src_port(to.src.port());
+    udp.set_dst_port(to.dst.port());
+    if udp.checksum() != 0 {
+        let delta = checksum::combine(&[addresses, ports]);
+        let updated = checksum::apply_delta(udp.checksum(), delta);
+        udp.set_checksum(checksum::udp_on_wire(updated));
+    }
     ethernet::Frame::new_unchecked(l2).set_addresses(to.src_mac, to.dst_mac);
     Ok(Headers {
         class: Class::Udp(UdpFlow {
