@@ -10,6 +10,7 @@ use thiserror::Error;
 
 use crate::config::{ConfigError, Durability, JournalConfig};
 use crate::failure::{Health, JournalFailure, JournalState};
+use crate::lock::{lock_dir, LockFailure};
 use crate::money::{MoneyEncodeError, MoneyRecord};
 use crate::recovery::RecoveryReport;
 use crate::ring::{Padded, Ring};
@@ -104,6 +105,8 @@ pub enum StartError {
         report_dir: PathBuf,
         config_dir: PathBuf,
     },
+    #[error("journal directory {dir} is in use by another running journal (directory lock held); stop the other clearwayd first")]
+    Locked { dir: PathBuf },
     #[error("cannot open journal segment {path}: {source}; check that the directory exists and is writable")]
     Io {
         path: PathBuf,
@@ -124,6 +127,9 @@ pub struct Journal {
     shared: Arc<Shared>,
     writer: Option<JoinHandle<()>>,
     dir: PathBuf,
+    /// The directory lock; a field, so it is released only after `Drop`
+    /// has joined the writer.
+    _lock: std::fs::File,
 }
 
 impl Journal {
@@ -149,6 +155,20 @@ impl Journal {
                 config_dir: config.dir.clone(),
             });
         }
+        let lock = match lock_dir(&config.dir) {
+            Ok(f) => f,
+            Err(LockFailure::Busy) => {
+                return Err(StartError::Locked {
+                    dir: config.dir.clone(),
+                })
+            }
+            Err(LockFailure::Io(source)) => {
+                return Err(StartError::Io {
+                    path: config.dir.clone(),
+                    source,
+                })
+            }
+        };
         let next_lsn = report.next_lsn;
         let (segment, segment_path) = Writer::open_segment(&mut storage, &config.dir, next_lsn)
             .map_err(|source| StartError::Io {
@@ -210,6 +230,7 @@ impl Journal {
                 shared,
                 writer: Some(handle),
                 dir: config.dir,
+                _lock: lock,
             },
             producers,
         ))

@@ -41,6 +41,7 @@
 mod config;
 mod failure;
 mod journal;
+mod lock;
 pub mod money;
 mod reader;
 pub mod record;

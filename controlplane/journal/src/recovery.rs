@@ -26,6 +26,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use crate::lock::{lock_dir, LockFailure};
 use crate::record::{decode, DecodeError, RecordView, MAGIC};
 use crate::segment::{list_segments, SegmentFileInfo};
 use crate::snapshot::{list_snapshots, read_snapshot, Snapshot};
@@ -75,6 +76,8 @@ pub enum RecoveryError {
         op: &'static str,
         source: io::Error,
     },
+    #[error("journal directory {dir} is in use by another running journal or recovery (directory lock held); stop the other clearwayd first")]
+    Locked { dir: PathBuf },
     #[error("journal segment {segment}: {op} failed: {source}")]
     Io {
         segment: PathBuf,
@@ -132,6 +135,8 @@ pub struct Recovery {
     snapshot: Option<Snapshot>,
     skipped_snapshots: Vec<SkippedSnapshot>,
     segments: Vec<SegmentFileInfo>,
+    /// Held until replay (and any truncation) is done.
+    _lock: std::fs::File,
 }
 
 impl Recovery {
@@ -143,6 +148,15 @@ impl Recovery {
                 op,
                 source,
             }
+        };
+        let lock = match lock_dir(dir) {
+            Ok(f) => f,
+            Err(LockFailure::Busy) => {
+                return Err(RecoveryError::Locked {
+                    dir: dir.to_path_buf(),
+                })
+            }
+            Err(LockFailure::Io(e)) => return Err(dir_err("opening")(e)),
         };
         let segments = list_segments(dir).map_err(dir_err("listing segments"))?;
         let mut snapshots = list_snapshots(dir).map_err(dir_err("listing snapshots"))?;
@@ -165,6 +179,7 @@ impl Recovery {
             snapshot,
             skipped_snapshots,
             segments,
+            _lock: lock,
         })
     }
 

@@ -234,3 +234,20 @@ fn starting_on_a_stale_recovery_report_refuses_to_overwrite_committed_records() 
     let (_, recovered) = common::recover_all(dir.path());
     assert_eq!(recovered.len(), 3, "nothing was clobbered");
 }
+
+#[test]
+fn a_directory_has_one_writer_recovery_and_a_second_start_are_refused_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, _) = common::recover_all(dir.path());
+    let (journal, _producers) = Journal::start(common::config(dir.path(), 1), &report).unwrap();
+    let err = Journal::recover(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, journal::RecoveryError::Locked { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("in use"), "{err}");
+    let second = Journal::start(common::config(dir.path(), 1), &report);
+    assert!(matches!(second, Err(journal::StartError::Locked { .. })));
+    journal.shutdown().unwrap();
+    assert!(Journal::recover(dir.path()).is_ok(), "released at shutdown");
+}
