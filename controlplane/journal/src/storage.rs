@@ -11,6 +11,11 @@ use std::path::Path;
 
 pub mod fault;
 
+/// Linux errno for "No space left on device".
+pub const ENOSPC: i32 = 28;
+/// Linux errno for "Input/output error".
+pub const EIO: i32 = 5;
+
 /// The writer's view of the journal directory.
 pub trait Storage: Send + 'static {
     type Segment: SegmentFile;

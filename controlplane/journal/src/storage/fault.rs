@@ -15,11 +15,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::{FsStorage, SegmentFile, Storage};
-
-/// Linux errno for "No space left on device".
-pub const ENOSPC: i32 = 28;
-/// Linux errno for "Input/output error".
-pub const EIO: i32 = 5;
+pub use super::{EIO, ENOSPC};
 
 #[derive(Debug, Default)]
 struct Gate {
