@@ -120,7 +120,7 @@ fn ping_is_classified_and_answered_with_valid_checksums() {
     assert_eq!(headers.payload(&PING), b"abcd");
 
     let mut frame = PING;
-    rewrite::answer_echo(&mut frame, &headers).unwrap();
+    rewrite::answer_echo(&mut frame, &headers, SWITCH_MAC).unwrap();
     let reply = Headers::parse(&frame).unwrap();
     assert_eq!(
         reply.class,
@@ -142,7 +142,9 @@ fn ping_is_classified_and_answered_with_valid_checksums() {
     // A reply is not answered again, and the frame stays as it was.
     let before = frame;
     assert_eq!(
-        rewrite::answer_echo(&mut frame, &reply).unwrap_err().kind(),
+        rewrite::answer_echo(&mut frame, &reply, SWITCH_MAC)
+            .unwrap_err()
+            .kind(),
         ErrorKind::NotRequest
     );
     assert_eq!(frame, before);

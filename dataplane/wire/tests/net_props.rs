@@ -271,7 +271,7 @@ proptest! {
                 let _ = rewrite::answer_arp(&mut frame, &headers, to.src_mac);
             }
             Class::IcmpEcho { request, .. } => {
-                prop_assert_eq!(rewrite::answer_echo(&mut frame, &headers).is_ok(), request);
+                prop_assert_eq!(rewrite::answer_echo(&mut frame, &headers, to.src_mac).is_ok(), request);
                 prop_assert_eq!(Headers::parse(&frame).is_ok(), checksums_valid);
             }
             Class::Udp(_) => {

@@ -61,7 +61,10 @@ fuzz_target!(|data: &[u8]| {
             assert!(Headers::parse(&frame).is_ok());
         }
         Class::IcmpEcho { request, .. } => {
-            assert_eq!(rewrite::answer_echo(&mut frame, &headers).is_ok(), request);
+            assert_eq!(
+                rewrite::answer_echo(&mut frame, &headers, SWITCH_MAC).is_ok(),
+                request
+            );
             assert!(Headers::parse(&frame).is_ok());
         }
         Class::Udp(flow) => {

@@ -44,10 +44,11 @@ pub fn answer_arp(frame: &mut [u8], headers: &Headers, our_mac: Address) -> Resu
     Ok(())
 }
 
-/// Answers an ICMP echo request in place: addresses swapped, TTL reset to
-/// [`ipv4::DEFAULT_TTL`], type set to reply; both checksums updated
-/// incrementally.
-pub fn answer_echo(frame: &mut [u8], headers: &Headers) -> Result<()> {
+/// Answers an ICMP echo request in place: sent from `our_mac` to the
+/// asker's MAC (not a swap, so a request to a group MAC is never answered
+/// from one), IPv4 addresses swapped, TTL reset to [`ipv4::DEFAULT_TTL`],
+/// type set to reply; both checksums updated incrementally.
+pub fn answer_echo(frame: &mut [u8], headers: &Headers, our_mac: Address) -> Result<()> {
     if !matches!(headers.class, Class::IcmpEcho { .. }) {
         return Err(Error::NotRequest {
             layer: Layer::Icmp,
@@ -61,7 +62,9 @@ pub fn answer_echo(frame: &mut [u8], headers: &Headers) -> Result<()> {
     let mut ip = ipv4::Packet::new_unchecked(ip);
     ip.swap_addresses();
     ip.replace_ttl(ipv4::DEFAULT_TTL);
-    ethernet::Frame::new_unchecked(l2).swap_addresses();
+    let mut eth = ethernet::Frame::new_unchecked(l2);
+    let asker = eth.src_addr();
+    eth.set_addresses(our_mac, asker);
     Ok(())
 }
 
