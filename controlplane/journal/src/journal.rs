@@ -275,7 +275,6 @@ impl Journal {
         if lsn > durable_lsn {
             return Err(SnapshotError::AheadOfJournal { lsn, durable_lsn });
         }
-        let path = write_snapshot(&self.dir, lsn, state)?;
         let io = |op| {
             let dir = self.dir.clone();
             move |source| SnapshotError::Io {
@@ -284,6 +283,12 @@ impl Journal {
                 source,
             }
         };
+        if let Some(&(newest, _)) = list_snapshots(&self.dir).map_err(io("list"))?.last() {
+            if newest > lsn {
+                return Err(SnapshotError::OlderThanNewest { lsn, newest });
+            }
+        }
+        let path = write_snapshot(&self.dir, lsn, state)?;
         let snapshots = list_snapshots(&self.dir).map_err(io("list"))?;
         let mut snapshots_deleted = Vec::new();
         let keep_from = snapshots.len().saturating_sub(SNAPSHOTS_KEPT);

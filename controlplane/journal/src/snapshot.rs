@@ -50,6 +50,8 @@ pub enum SnapshotError {
     Invalid { path: PathBuf, problem: String },
     #[error("snapshot for LSN {lsn} refused: only LSNs up to {durable_lsn} are durable; take snapshots of state built from durable records only")]
     AheadOfJournal { lsn: u64, durable_lsn: u64 },
+    #[error("snapshot for LSN {lsn} refused: a snapshot for the later LSN {newest} exists; snapshot LSNs must increase")]
+    OlderThanNewest { lsn: u64, newest: u64 },
 }
 
 /// The file name of the snapshot covering up to `lsn`.
