@@ -195,7 +195,7 @@ fn covered_segments_are_deleted_and_a_damaged_newest_snapshot_falls_back_to_the_
 }
 
 #[test]
-fn a_snapshot_of_records_not_yet_durable_is_refused() {
+fn a_snapshot_of_records_not_yet_durable_or_older_than_the_newest_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let (journal, mut p) = start(dir.path(), 64 << 20);
     let mut model = Ledger::default();
@@ -211,6 +211,12 @@ fn a_snapshot_of_records_not_yet_durable_is_refused() {
     assert!(journal::snapshot::list_snapshots(dir.path())
         .unwrap()
         .is_empty());
+    journal.snapshot(10, &model.encode()).unwrap();
+    let err = journal.snapshot(9, &model.encode()).unwrap_err();
+    assert!(matches!(
+        err,
+        SnapshotError::OlderThanNewest { lsn: 9, newest: 10 }
+    ));
     journal.shutdown().unwrap();
 }
 
