@@ -36,6 +36,7 @@ pub fn test_eal_args(tag: &str) -> Vec<String> {
         "--no-shconf".into(),
         format!("--file-prefix=clw-{tag}-{}", std::process::id()),
         "--log-level=lib.eal:warning".into(),
+        "--no-telemetry".into(),
     ]
 }
 

@@ -25,6 +25,7 @@ pub mod pending;
 pub mod pipeline;
 pub mod routes;
 pub mod slot_index;
+pub mod testkit;
 pub mod timer_wheel;
 
 /// Index of a participant in the current [`routes::RouteSnapshot`]

@@ -320,7 +320,7 @@ impl SwitchLcore {
             }
             Class::IcmpEcho {
                 request: true, dst, ..
-            } if dst == me => match rewrite::answer_echo(m.data_mut(), &h) {
+            } if dst == me => match rewrite::answer_echo(m.data_mut(), &h, Address(self.our_mac)) {
                 Ok(()) => {
                     let _ = m.set_len(h.end);
                     Fate::Send

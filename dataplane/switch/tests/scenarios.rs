@@ -1,0 +1,697 @@
+//! The switch as a black box on real DPDK (an in-process ring port whose
+//! wire ends the test holds): messages in, messages out, counters.
+//!
+//! Each test is its own process under cargo-nextest (one EAL per process).
+//! Time is a fake TSC the test advances, so timeouts are exact and no test
+//! depends on the machine's speed.
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+
+use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
+use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters};
+use switch::pipeline::{
+    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
+};
+use switch::routes::Published;
+use switch::testkit::*;
+use wire::net::headers::UdpFlow;
+
+struct Net {
+    _eal: Eal,
+    pool: Mempool,
+    pair: RingPairPort,
+    lcores: Vec<SwitchLcore>,
+    counters: Vec<Arc<LcoreCounters>>,
+    routes: Arc<Published>,
+    hz: u64,
+    now: u64,
+}
+
+/// One message the switch sent: where to and what.
+#[derive(Debug)]
+struct Out {
+    flow: UdpFlow,
+    msg: Msg,
+}
+
+impl Net {
+    fn new(tag: &str, lcores: u16) -> Net {
+        Self::with(tag, lcores, |_| {})
+    }
+
+    fn with(tag: &str, lcores: u16, tweak: impl FnOnce(&mut SwitchConfig)) -> Net {
+        let eal = Eal::init(&rte::test_eal_args(&format!("sw-{tag}"))).expect("EAL");
+        let pool = Mempool::create(&eal, "sw", 8191, 0, 2176, -1).unwrap();
+        let pair = Port::ring_pair(&eal, "net_ring_sw", lcores, 1024).unwrap();
+        let pc = PortConfig {
+            rx_queues: lcores,
+            tx_queues: lcores,
+            rss: false,
+            ..PortConfig::default()
+        };
+        pair.port.configure(&pc, &pool).unwrap();
+        pair.port.start().unwrap();
+        let mut cfg = SwitchConfig::new(SWITCH_IP, "p0");
+        cfg.pending_capacity = 4096;
+        cfg.dedup_capacity = 4096;
+        tweak(&mut cfg);
+        let routes = published();
+        let hz = eal.tsc_hz();
+        let shared = Arc::new(Shared::new(cfg, routes.clone(), lcores, hz).unwrap());
+        let now = 1_000_000;
+        let mut built = Vec::new();
+        let mut counters = Vec::new();
+        for (i, ends) in handoff::create(&eal, lcores as usize, tag)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+        {
+            let (writer, reader) = LcoreCounters::new_pair();
+            counters.push(reader);
+            let parts = LcoreParts {
+                index: i as u16,
+                shared: shared.clone(),
+                queues: LcoreQueues {
+                    rx: vec![pair.port.rx_queue(i as u16).unwrap()],
+                    tx: pair.port.tx_queue(i as u16).unwrap(),
+                    mac: SWITCH_MAC,
+                },
+                handoff: ends,
+                pool: pool.clone(),
+                hooks: Box::new(AlwaysAllow),
+                counters: writer,
+            };
+            built.push(SwitchLcore::new(parts, now).unwrap());
+        }
+        Net {
+            _eal: eal,
+            pool,
+            pair,
+            lcores: built,
+            counters,
+            routes,
+            hz,
+            now,
+        }
+    }
+
+    fn inject(&mut self, queue: usize, frame: &[u8]) {
+        let mut m = self.pool.alloc().unwrap();
+        m.set_len(frame.len()).unwrap();
+        m.data_mut().copy_from_slice(frame);
+        self.pair.inject[queue].enqueue(m).unwrap();
+    }
+
+    /// The acquirer sends `msg` to the switch's service port.
+    fn acquirer_sends(&mut self, msg: &Msg) {
+        let f = udp_frame(
+            ACQUIRER,
+            ACQUIRER_MAC,
+            SocketAddrV4::new(SWITCH_IP, 8583),
+            SWITCH_MAC,
+            &msg.encode(),
+        );
+        self.inject(0, &f);
+    }
+
+    /// An issuer answers to the switch port it got the request from.
+    fn issuer_sends(
+        &mut self,
+        from: SocketAddrV4,
+        mac: [u8; 6],
+        to_port: u16,
+        queue: usize,
+        msg: &Msg,
+    ) {
+        let f = udp_frame(
+            from,
+            mac,
+            SocketAddrV4::new(SWITCH_IP, to_port),
+            SWITCH_MAC,
+            &msg.encode(),
+        );
+        self.inject(queue, &f);
+    }
+
+    /// Polls every lcore until nothing moves, then flushes their tx.
+    fn run(&mut self) {
+        for _ in 0..8 {
+            let mut moved = 0;
+            for l in &mut self.lcores {
+                moved += l.poll(self.now);
+            }
+            if moved == 0 {
+                break;
+            }
+        }
+        // Past the drain timer, so queued frames leave.
+        self.now += rte::tsc::micros_to_ticks(200, self.hz);
+        for l in &mut self.lcores {
+            l.poll(self.now);
+        }
+    }
+
+    fn advance_ms(&mut self, ms: u64) {
+        // Step in 100 ms so the wheel fires in order, as it would live.
+        for _ in 0..ms.div_ceil(100) {
+            self.now += rte::tsc::micros_to_ticks(100_000, self.hz);
+            self.run();
+        }
+    }
+
+    fn raw_out(&mut self) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for c in &mut self.pair.collect {
+            while let Some(m) = c.dequeue() {
+                out.push(m.data().to_vec());
+            }
+        }
+        out
+    }
+
+    fn out(&mut self) -> Vec<Out> {
+        self.raw_out()
+            .iter()
+            .filter_map(|f| parse_udp(f))
+            .flat_map(|(flow, msgs)| msgs.into_iter().map(move |msg| Out { flow, msg }))
+            .collect()
+    }
+
+    fn counters(&self) -> CounterSnapshot {
+        LcoreCounters::sum(self.counters.iter().map(|c| c.as_ref()))
+    }
+}
+
+fn to_acquirer(o: &Out) -> bool {
+    o.flow.dst == ACQUIRER && o.flow.src == SocketAddrV4::new(SWITCH_IP, 8583)
+}
+
+fn to_issuer(o: &Out, issuer: SocketAddrV4, lcore: u16) -> bool {
+    o.flow.dst == issuer && o.flow.src == SocketAddrV4::new(SWITCH_IP, 8600 + lcore)
+}
+
+/// Request → issuer, issuer's answer → acquirer, for each request class.
+fn approve_round_trip(net: &mut Net, mti: &str, stan: u32) {
+    let req = request(mti, stan, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1, "{mti}: one message to the issuer: {out:?}");
+    assert!(
+        to_issuer(&out[0], ISSUER, 0),
+        "{mti} routed by BIN to the issuer: {:?}",
+        out[0].flow
+    );
+    assert_eq!(out[0].msg.mti, req.mti, "forwarded unchanged");
+    assert_eq!(
+        out[0].msg.fields, req.fields,
+        "{mti}: every field forwarded as sent"
+    );
+
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1, "{mti}: the answer goes back");
+    assert!(to_acquirer(&out[0]), "{:?}", out[0].flow);
+    assert_eq!(out[0].msg.get(39), Some("00"));
+    assert_eq!(out[0].msg.get(11), req.get(11));
+    assert_eq!(out[0].msg.get(38), Some("A1B2C3"));
+}
+
+#[test]
+fn approve_path_for_0100_0200_0220_0400() {
+    let mut net = Net::new("approve", 1);
+    for (i, mti) in ["0100", "0200", "0220", "0400"].into_iter().enumerate() {
+        approve_round_trip(&mut net, mti, 100 + i as u32);
+    }
+    let c = net.counters();
+    assert_eq!(c.event(Event::Rx), 8);
+    assert_eq!(c.event(Event::Tx), 8);
+    assert_eq!(c.dropped_total(), 0);
+    assert_eq!(
+        net.lcores[0].pending_len(),
+        0,
+        "every pending entry was matched"
+    );
+}
+
+#[test]
+fn issuer_decline_passes_through_unchanged() {
+    let mut net = Net::new("decline", 1);
+    let req = request("0200", 7, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    assert_eq!(net.out().len(), 1);
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "05"));
+    net.run();
+    let out = net.out();
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.mti_str(), "0210");
+    assert_eq!(out[0].msg.get(39), Some("05"));
+}
+
+#[test]
+fn field_100_routes_before_the_pan() {
+    let mut net = Net::new("f100", 1);
+    let req = request("0200", 8, PAN).set(100, ISSUER2_INSTITUTION);
+    net.acquirer_sends(&req);
+    net.run();
+    let out = net.out();
+    assert!(
+        to_issuer(&out[0], ISSUER2, 0),
+        "field 100 wins over the PAN's BIN: {:?}",
+        out[0].flow
+    );
+}
+
+#[test]
+fn no_route_is_answered_15_without_reaching_an_issuer() {
+    let mut net = Net::new("noroute", 1);
+    net.acquirer_sends(&request("0200", 9, PAN_NO_ROUTE));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.mti_str(), "0210");
+    assert_eq!(out[0].msg.get(39), Some("15"));
+    assert_eq!(out[0].msg.get(35), None, "track data is never echoed");
+}
+
+#[test]
+fn format_errors_get_30() {
+    let mut net = Net::new("format", 1);
+    // Missing field 41 (terminal) on a 0200.
+    net.acquirer_sends(&request("0200", 10, PAN).without(41));
+    // Neither 2 nor 100.
+    net.acquirer_sends(&request("0200", 11, PAN).without(2).without(35));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 2);
+    for o in &out {
+        assert!(to_acquirer(o));
+        assert_eq!(o.msg.get(39), Some("30"), "{:?}", o.msg);
+    }
+    // A message whose bitmap promises more than it carries.
+    let mut bytes = request("0200", 12, PAN).encode();
+    bytes.truncate(bytes.len() - 5);
+    let f = udp_frame(
+        ACQUIRER,
+        ACQUIRER_MAC,
+        SocketAddrV4::new(SWITCH_IP, 8583),
+        SWITCH_MAC,
+        &bytes,
+    );
+    net.inject(0, &f);
+    net.run();
+    let out = net.out();
+    assert_eq!(
+        out.len(),
+        1,
+        "a known acquirer's broken request is still answered"
+    );
+    assert_eq!(out[0].msg.mti_str(), "0210");
+    assert_eq!(out[0].msg.get(39), Some("30"));
+    assert_eq!(net.counters().dropped(DropReason::BadIso), 1, "and counted");
+}
+
+#[test]
+fn unknown_sender_is_dropped_and_counted() {
+    let mut net = Net::new("unknown", 1);
+    let stranger = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 99), 40000);
+    let wrong_port = SocketAddrV4::new(*ACQUIRER.ip(), 40001);
+    for src in [stranger, wrong_port] {
+        let f = udp_frame(
+            src,
+            ACQUIRER_MAC,
+            SocketAddrV4::new(SWITCH_IP, 8583),
+            SWITCH_MAC,
+            &request("0200", 13, PAN).encode(),
+        );
+        net.inject(0, &f);
+    }
+    net.run();
+    assert!(net.out().is_empty());
+    assert_eq!(net.counters().dropped(DropReason::UnknownSender), 2);
+}
+
+#[test]
+fn duplicate_is_never_forwarded_twice_and_known_outcome_is_repeated() {
+    let mut net = Net::new("dup", 1);
+    let req = request("0200", 14, PAN);
+    net.acquirer_sends(&req);
+    net.acquirer_sends(&req);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1, "forwarded once");
+    assert_eq!(net.counters().dropped(DropReason::Duplicate), 1);
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.run();
+    assert_eq!(net.out().len(), 1);
+    // The acquirer did not hear and repeats (0201): answered from memory.
+    let mut repeat = req.clone();
+    repeat.mti = *b"0201";
+    net.acquirer_sends(&repeat);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(
+        to_acquirer(&out[0]),
+        "answered by the switch, not forwarded"
+    );
+    assert_eq!(out[0].msg.get(39), Some("00"));
+    assert_eq!(out[0].msg.get(38), Some("A1B2C3"));
+    assert_eq!(net.counters().event(Event::DupesAnswered), 1);
+}
+
+#[test]
+fn silent_issuer_gets_91_stand_in_and_0420_retried_until_0430() {
+    let mut net = Net::new("timeout", 1);
+    let req = request("0200", 15, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    assert_eq!(net.out().len(), 1);
+    net.advance_ms(4900);
+    assert!(net.out().is_empty(), "nothing before the 5 s deadline");
+    net.advance_ms(200);
+    let out = net.out();
+    assert_eq!(out.len(), 2, "{out:?}");
+    let stand_in = out
+        .iter()
+        .find(|o| to_acquirer(o))
+        .expect("stand-in to the acquirer");
+    assert_eq!(stand_in.msg.mti_str(), "0210");
+    assert_eq!(stand_in.msg.get(39), Some("91"));
+    assert_eq!(stand_in.msg.get(11), req.get(11));
+    let reversal = out
+        .iter()
+        .find(|o| to_issuer(o, ISSUER, 0))
+        .expect("0420 to the issuer");
+    assert_eq!(reversal.msg.mti_str(), "0420");
+    let f90 = reversal.msg.get(90).expect("original data elements");
+    assert_eq!(&f90[..4], "0200");
+    assert_eq!(&f90[4..10], req.get(11).unwrap());
+    assert_eq!(&f90[10..20], req.get(7).unwrap());
+    assert_eq!(reversal.msg.get(35), None, "no card secrets in a reversal");
+
+    // No 0430: retried after 1 s, then after 2 s more.
+    net.advance_ms(1100);
+    let again = net.out();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].msg.mti_str(), "0420");
+    net.advance_ms(2100);
+    assert_eq!(net.out().len(), 1, "second retry");
+
+    // The issuer confirms: no more retries.
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&reversal.msg, "00"));
+    net.run();
+    assert!(
+        net.out().is_empty(),
+        "a 0430 is not forwarded to the acquirer"
+    );
+    net.advance_ms(10_000);
+    assert!(net.out().is_empty(), "no retry after the 0430");
+    let c = net.counters();
+    assert_eq!(c.event(Event::Timeouts), 1);
+    assert_eq!(c.event(Event::ReversalsSent), 3);
+    assert_eq!(c.event(Event::ReversalsConfirmed), 1);
+    assert_eq!(net.lcores[0].pending_len(), 0);
+
+    // The acquirer retries the original later: it gets the same 91.
+    let mut repeat = req.clone();
+    repeat.mti = *b"0201";
+    net.acquirer_sends(&repeat);
+    net.run();
+    let out = net.out();
+    assert_eq!(out[0].msg.get(39), Some("91"));
+}
+
+#[test]
+fn reversal_gives_up_after_the_attempt_bound() {
+    let mut net = Net::with("giveup", 1, |c| c.reversal_attempts = 2);
+    net.acquirer_sends(&request("0200", 16, PAN));
+    net.run();
+    net.out();
+    net.advance_ms(60_000);
+    let sent: Vec<Out> = net.out();
+    assert_eq!(sent.iter().filter(|o| o.msg.mti_str() == "0420").count(), 2);
+    let c = net.counters();
+    assert_eq!(
+        c.event(Event::ReversalsGivenUp),
+        1,
+        "reported for manual handling"
+    );
+    assert_eq!(net.lcores[0].pending_len(), 0);
+}
+
+#[test]
+fn late_response_is_dropped_and_counted() {
+    let mut net = Net::new("late", 1);
+    let req = request("0200", 17, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    net.out();
+    net.advance_ms(5100);
+    assert_eq!(net.out().len(), 2, "stand-in and reversal");
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.run();
+    assert!(net.out().is_empty(), "the acquirer already has its 91");
+    assert_eq!(net.counters().dropped(DropReason::LateResponse), 1);
+    // And a response nobody asked for.
+    net.issuer_sends(
+        ISSUER,
+        ISSUER_MAC,
+        8600,
+        0,
+        &answer(&request("0200", 999, PAN), "00"),
+    );
+    net.run();
+    assert_eq!(net.counters().dropped(DropReason::UnmatchedResponse), 1);
+}
+
+#[test]
+fn arp_and_ping_for_the_switch_are_answered() {
+    use wire::net::{arp, ethernet, icmp, ipv4};
+    let mut net = Net::new("arp", 1);
+    let mut f = vec![0u8; 42];
+    ethernet::Repr {
+        src_addr: ethernet::Address(ACQUIRER_MAC),
+        dst_addr: ethernet::Address([0xff; 6]),
+        vlan: None,
+        ethertype: ethernet::EtherType::Arp,
+    }
+    .emit(&mut ethernet::Frame::new_unchecked(&mut f[..]));
+    arp::Repr {
+        operation: arp::Operation::Request,
+        source_hardware_addr: ethernet::Address(ACQUIRER_MAC),
+        source_protocol_addr: *ACQUIRER.ip(),
+        target_hardware_addr: ethernet::Address([0; 6]),
+        target_protocol_addr: SWITCH_IP,
+    }
+    .emit(&mut arp::Packet::new_unchecked(&mut f[14..]));
+    net.inject(0, &f);
+
+    let data = b"clearway-ping";
+    let mut p = vec![0u8; 14 + 20 + 8 + data.len()];
+    ethernet::Repr {
+        src_addr: ethernet::Address(ACQUIRER_MAC),
+        dst_addr: ethernet::Address(SWITCH_MAC),
+        vlan: None,
+        ethertype: ethernet::EtherType::Ipv4,
+    }
+    .emit(&mut ethernet::Frame::new_unchecked(&mut p[..]));
+    icmp::Repr::EchoRequest {
+        ident: 7,
+        seq_no: 1,
+        data,
+    }
+    .emit(&mut icmp::Packet::new_unchecked(&mut p[34..]));
+    ipv4::Repr {
+        src_addr: *ACQUIRER.ip(),
+        dst_addr: SWITCH_IP,
+        protocol: ipv4::Protocol::Icmp,
+        payload_len: 8 + data.len(),
+        ttl: 64,
+    }
+    .emit(&mut ipv4::Packet::new_unchecked(&mut p[14..34]));
+    net.inject(0, &p);
+    net.run();
+    let out = net.raw_out();
+    assert_eq!(out.len(), 2);
+    let arp_reply = out
+        .iter()
+        .find(|f| f[12..14] == [0x08, 0x06])
+        .expect("ARP reply");
+    let a = arp::Packet::new_checked(&arp_reply[14..]).unwrap();
+    assert_eq!(a.operation(), arp::Operation::Reply);
+    assert_eq!(a.source_hardware_addr().0, SWITCH_MAC);
+    assert_eq!(a.source_protocol_addr(), SWITCH_IP);
+    assert_eq!(&arp_reply[..6], &ACQUIRER_MAC);
+    let echo = out
+        .iter()
+        .find(|f| f[12..14] == [0x08, 0x00])
+        .expect("echo reply");
+    let ip = ipv4::Packet::new_checked(&echo[14..]).unwrap();
+    assert_eq!(ip.dst_addr(), *ACQUIRER.ip());
+    assert!(ip.verify_checksum());
+    let i = icmp::Packet::new_checked(&echo[34..]).unwrap();
+    assert_eq!(i.msg_type(), icmp::Message::EchoReply);
+    assert!(i.verify_checksum());
+    assert_eq!(i.data(), data);
+}
+
+#[test]
+fn signed_off_issuer_gets_no_traffic_until_it_signs_on() {
+    let mut net = Net::new("signoff", 1);
+    let sign = |code: &str, stan: &str| {
+        Msg::new("0800")
+            .set(7, "1127093015")
+            .set(11, stan)
+            .set(70, code)
+    };
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8583, 0, &sign("002", "000001"));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].msg.mti_str(), "0810");
+    assert_eq!(out[0].msg.get(39), Some("00"));
+    assert_eq!(out[0].flow.dst, ISSUER);
+
+    net.acquirer_sends(&request("0200", 18, PAN));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(to_acquirer(&out[0]), "not forwarded to a signed-off issuer");
+    assert_eq!(out[0].msg.get(39), Some("91"));
+
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8583, 0, &sign("001", "000002"));
+    net.run();
+    net.out();
+    net.acquirer_sends(&request("0200", 19, PAN));
+    net.run();
+    assert!(
+        to_issuer(&net.out()[0], ISSUER, 0),
+        "forwarded again after sign-on"
+    );
+}
+
+#[test]
+fn route_table_swapped_during_traffic_loses_nothing() {
+    let mut net = Net::new("swap", 1);
+    let (mut forwarded, mut answered) = (0, 0);
+    let mut settle = |net: &mut Net| {
+        net.run();
+        for o in net.out() {
+            if to_issuer(&o, ISSUER, 0) {
+                forwarded += 1;
+                net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&o.msg, "00"));
+            } else {
+                assert!(to_acquirer(&o), "{:?}", o.flow);
+                assert_eq!(o.msg.get(39), Some("00"));
+                answered += 1;
+            }
+        }
+    };
+    for i in 0..2000u32 {
+        if i % 100 == 50 {
+            // A 100,000-prefix table swapped in between bursts.
+            net.routes.publish(snapshot(100_000));
+        }
+        net.acquirer_sends(&request("0200", 10_000 + i, PAN));
+        if i % 16 == 15 {
+            settle(&mut net);
+        }
+    }
+    for _ in 0..4 {
+        settle(&mut net);
+    }
+    assert_eq!(forwarded, 2000, "every request forwarded once");
+    assert_eq!(answered, 2000, "every answer returned");
+    assert_eq!(
+        net.routes.load().version(),
+        21,
+        "20 swaps happened during the traffic"
+    );
+    assert_eq!(
+        net.counters().dropped_total(),
+        0,
+        "no message lost across the swaps"
+    );
+}
+
+#[test]
+fn two_lcores_hand_replies_to_the_lcore_that_owns_the_transaction() {
+    let mut net = Net::new("handoff", 2);
+    let req = request("0200", 20, PAN);
+    // The request arrives on lcore 0's queue; lcore 0 owns the pending entry.
+    net.acquirer_sends(&req);
+    net.run();
+    let out = net.out();
+    assert!(
+        to_issuer(&out[0], ISSUER, 0),
+        "sent from lcore 0's port 8600"
+    );
+    // The NIC puts the reply on lcore 1's queue (no flow steering).
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 1, &answer(&req, "00"));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1, "handed to lcore 0, matched, returned");
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.get(39), Some("00"));
+    assert_eq!(net.lcores[0].pending_len(), 0);
+    assert_eq!(net.lcores[1].pending_len(), 0);
+}
+
+#[test]
+fn several_frames_in_one_datagram_are_each_switched() {
+    let mut net = Net::new("multi", 1);
+    let a = request("0200", 21, PAN).encode();
+    let b = request("0200", 22, PAN2).encode();
+    let mut payload = Vec::new();
+    for m in [&a, &b] {
+        payload.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        payload.extend_from_slice(m);
+    }
+    // Build the datagram around the two frames by hand.
+    let one = udp_frame(
+        ACQUIRER,
+        ACQUIRER_MAC,
+        SocketAddrV4::new(SWITCH_IP, 8583),
+        SWITCH_MAC,
+        &a,
+    );
+    let mut f = one[..42].to_vec();
+    f.extend_from_slice(&payload);
+    let udp_len = (8 + payload.len()) as u16;
+    f[38..40].copy_from_slice(&udp_len.to_be_bytes());
+    f[40..42].copy_from_slice(&[0, 0]); // no UDP checksum
+    let ip_len = (20 + 8 + payload.len()) as u16;
+    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
+    let mut ip = wire::net::ipv4::Packet::new_unchecked(&mut f[14..34]);
+    ip.fill_checksum();
+    net.inject(0, &f);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(out
+        .iter()
+        .any(|o| to_issuer(o, ISSUER, 0) && o.msg.get(11) == Some("000021")));
+    assert!(out
+        .iter()
+        .any(|o| to_issuer(o, ISSUER2, 0) && o.msg.get(11) == Some("000022")));
+}
+
+#[test]
+fn a_full_pending_table_answers_91_instead_of_growing() {
+    let mut net = Net::with("full", 1, |c| c.pending_capacity = 8);
+    for i in 0..10 {
+        net.acquirer_sends(&request("0200", 100 + i, PAN));
+    }
+    net.run();
+    let out = net.out();
+    assert_eq!(out.iter().filter(|o| to_issuer(o, ISSUER, 0)).count(), 8);
+    let refused: Vec<&Out> = out.iter().filter(|o| to_acquirer(o)).collect();
+    assert_eq!(refused.len(), 2);
+    assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
+    assert_eq!(net.counters().dropped(DropReason::PendingFull), 2);
+}
