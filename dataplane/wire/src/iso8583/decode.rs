@@ -8,8 +8,10 @@
 
 use super::error::{Error, ErrorKind};
 use super::field_set::FieldSet;
-use super::primitives::{check_mti, check_wire_value, read_bitmap, read_prefix};
-use super::spec::{Encoding, LengthType, MtiEncoding, Spec};
+use super::primitives::{
+    all_ascii, all_digits, ascii_prefix, check_mti, check_wire_value, read_bitmap, read_prefix,
+};
+use super::spec::{Check, Encoding, LengthType, MtiEncoding, Spec};
 
 /// Byte range of one field's value (after its length prefix) in the message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,45 +124,111 @@ impl FieldIndex {
 
         let mut data_fields = present;
         data_fields.remove(1);
+        // Field contents are checked branch-free and folded into one flag; only a bad
+        // message pays for finding which byte of which field was first to be wrong.
+        let mut contents_ok = true;
         for n in data_fields {
-            let Some(field) = spec.field(n) else {
-                return Err(Error::new(ErrorKind::UndefinedField, n, pos));
-            };
-            let units = match field.length {
-                LengthType::Fixed => field.max_len as usize,
-                _ => {
-                    let prefix = take(buf, pos, field.prefix_len(), n)?;
-                    let units = read_prefix(prefix, field).map_err(|k| Error::new(k, n, pos))?;
-                    if units > field.max_len as usize {
+            let layout = spec.layouts[n as usize];
+            let (units, start) = if layout.prefix_len == 0 {
+                if layout.check == Check::Undefined {
+                    let e = Error::new(ErrorKind::UndefinedField, n, pos);
+                    return Err(self.first_error(buf, spec, present, n, contents_ok, e));
+                }
+                (layout.len as usize, pos)
+            } else {
+                let prefix_len = layout.prefix_len as usize;
+                let units = match take(buf, pos, prefix_len, n) {
+                    Ok(prefix) if !layout.prefix_bcd => ascii_prefix(prefix),
+                    Ok(prefix) => spec.field(n).and_then(|f| read_prefix(prefix, f).ok()),
+                    Err(e) => return Err(self.first_error(buf, spec, present, n, contents_ok, e)),
+                };
+                match units {
+                    Some(units) if units <= layout.len as usize => (units, pos + prefix_len),
+                    Some(units) => {
                         let kind = ErrorKind::TooLong {
                             len: units,
-                            max: field.max_len,
+                            max: layout.len,
                         };
-                        return Err(Error::new(kind, n, pos));
+                        let e = Error::new(kind, n, pos);
+                        return Err(self.first_error(buf, spec, present, n, contents_ok, e));
                     }
-                    pos += prefix.len();
-                    units
+                    None => {
+                        let e = Error::new(ErrorKind::BadLengthPrefix, n, pos);
+                        return Err(self.first_error(buf, spec, present, n, contents_ok, e));
+                    }
                 }
             };
-            let wire_len = field.wire_len(units);
-            let value = take(buf, pos, wire_len, n)?;
-            check_wire_value(value, units, field).map_err(|(k, i)| Error::new(k, n, pos + i))?;
-            // pos + wire_len <= buf.len() <= u16::MAX, so both fit.
+            let wire_len = if layout.check == Check::Bcd {
+                units.div_ceil(2)
+            } else {
+                units
+            };
+            let value = match take(buf, start, wire_len, n) {
+                Ok(value) => value,
+                Err(e) => return Err(self.first_error(buf, spec, present, n, contents_ok, e)),
+            };
+            contents_ok &= match layout.check {
+                Check::Binary => true,
+                Check::Text => all_ascii(value),
+                Check::Digits => all_digits(value),
+                Check::Bcd | Check::Undefined => spec
+                    .field(n)
+                    .is_some_and(|f| check_wire_value(value, units, f).is_ok()),
+            };
+            // start + wire_len <= buf.len() <= u16::MAX, so both fit.
             self.spans[n as usize] = Span {
-                start: pos as u16,
+                start: start as u16,
                 len: wire_len as u16,
             };
-            pos += wire_len;
+            pos = start + wire_len;
         }
-        if pos != buf.len() {
+        if !contents_ok || pos != buf.len() {
             let kind = ErrorKind::TrailingBytes {
                 count: buf.len() - pos,
             };
-            return Err(Error::new(kind, 0, pos));
+            let e = Error::new(kind, 0, pos);
+            return Err(self.first_error(buf, spec, present, 129, contents_ok, e));
         }
         self.present = present;
         self.len = pos as u16;
         Ok(())
+    }
+
+    /// The error to report when `structural` stopped the walk at field `stop`: a content
+    /// error in an earlier field comes first, as it is earlier in the message.
+    #[cold]
+    fn first_error(
+        &self,
+        buf: &[u8],
+        spec: &Spec,
+        present: FieldSet,
+        stop: u8,
+        contents_ok: bool,
+        structural: Error,
+    ) -> Error {
+        if contents_ok {
+            return structural;
+        }
+        for n in present.iter().filter(|&n| n > 1 && n < stop) {
+            let (Some(field), span) = (spec.field(n), self.spans[n as usize]) else {
+                continue;
+            };
+            let Some(value) = buf.get(span.range()) else {
+                continue;
+            };
+            let units = match field.length {
+                LengthType::Fixed => field.max_len as usize,
+                _ => {
+                    let prefix =
+                        buf.get(span.start as usize - field.prefix_len()..span.start as usize);
+                    prefix.and_then(|p| read_prefix(p, field).ok()).unwrap_or(0)
+                }
+            };
+            if let Err((kind, i)) = check_wire_value(value, units, field) {
+                return Error::new(kind, n, span.start as usize + i);
+            }
+        }
+        structural
     }
 
     /// The fields present, including 1 when the secondary bitmap is.

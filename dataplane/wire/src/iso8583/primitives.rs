@@ -18,13 +18,22 @@ pub(crate) const fn is_digit(b: u8) -> bool {
 /// Index of the first byte that is not `'0'..='9'`.
 #[inline]
 pub(crate) fn first_non_digit(bytes: &[u8]) -> Option<usize> {
-    // The branch-free OR over the whole slice vectorises; only a bad field pays for `position`.
-    let bad = bytes.iter().fold(false, |acc, &b| acc | !is_digit(b));
-    if bad {
+    // Eight bytes per step; only a bad field pays for the byte-wise `position`.
+    if any_word(bytes, b'0', word_has_non_digit) {
         bytes.iter().position(|&b| !is_digit(b))
     } else {
         None
     }
+}
+
+/// True when any of the eight bytes is not an ASCII digit: every high nibble must be 3,
+/// and adding 6 must not carry out of any low nibble (which it does for 0xA..=0xF).
+/// With all high nibbles 3 no byte overflows, so the add cannot carry across bytes.
+#[inline]
+const fn word_has_non_digit(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0xF0 * ONES;
+    word & HIGH != 0x30 * ONES || word.wrapping_add(0x06 * ONES) & HIGH != 0x30 * ONES
 }
 
 /// Index of the first byte above 0x7F (pyiso8583 decodes ASCII fields strictly too).
@@ -178,6 +187,100 @@ pub(crate) fn check_wire_value(
     }
 }
 
+/// Fast check that every byte is a decimal digit; decode folds it into one flag and
+/// calls the precise [`check_wire_value`] only when a message fails.
+#[inline(always)]
+pub(crate) fn all_digits(bytes: &[u8]) -> bool {
+    !any_word(bytes, b'0', word_has_non_digit)
+}
+
+/// Fast check that every byte is 7-bit ASCII.
+#[inline(always)]
+pub(crate) fn all_ascii(bytes: &[u8]) -> bool {
+    !any_word(bytes, 0, word_has_non_ascii)
+}
+
+/// Value of an ASCII length prefix, `None` unless every byte is a digit. LL and LLL,
+/// nearly every prefix on the wire, get straight-line code.
+#[inline(always)]
+pub(crate) fn ascii_prefix(bytes: &[u8]) -> Option<usize> {
+    let digit = |b: u8| b.wrapping_sub(b'0') as usize;
+    let ok = |b: u8| digit(b) < 10;
+    match *bytes {
+        [a, b] if ok(a) & ok(b) => Some(digit(a) * 10 + digit(b)),
+        [a, b, c] if ok(a) & ok(b) & ok(c) => Some(digit(a) * 100 + digit(b) * 10 + digit(c)),
+        [_, _] | [_, _, _] => None,
+        _ => {
+            let mut value = 0usize;
+            for &b in bytes {
+                if digit(b) > 9 {
+                    return None;
+                }
+                value = value * 10 + digit(b);
+            }
+            Some(value)
+        }
+    }
+}
+
+#[inline(always)]
+const fn word_has_non_ascii(word: u64) -> bool {
+    word & 0x8080_8080_8080_8080 != 0
+}
+
+/// True when `test` flags any 8-byte word of `bytes`. Words overlap where the length is
+/// not a multiple of 8 and short values are padded with `pad` (which must pass `test`):
+/// the tests are per byte, so reading a byte twice is harmless.
+#[inline(always)]
+fn any_word(bytes: &[u8], pad: u8, test: impl Fn(u64) -> bool) -> bool {
+    let len = bytes.len();
+    if len < 8 {
+        return test(load_short(bytes, pad));
+    }
+    let mut bad = false;
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        bad |= test(load8(chunk));
+    }
+    if !chunks.remainder().is_empty() {
+        bad |= test(load8(&bytes[len - 8..]));
+    }
+    bad
+}
+
+#[inline(always)]
+fn load8(chunk: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    word.copy_from_slice(&chunk[..8]);
+    u64::from_le_bytes(word)
+}
+
+/// Loads fewer than 8 bytes as a word without a variable-length copy: two overlapping
+/// 4-byte reads for 4..=7 bytes; first, middle and last byte for 1..=3 (which is all of them).
+#[inline(always)]
+fn load_short(bytes: &[u8], pad: u8) -> u64 {
+    let len = bytes.len();
+    match len {
+        0 => u64::from_le_bytes([pad; 8]),
+        1..=3 => u64::from_le_bytes([
+            bytes[0],
+            bytes[len / 2],
+            bytes[len - 1],
+            pad,
+            pad,
+            pad,
+            pad,
+            pad,
+        ]),
+        _ => {
+            let (mut lo, mut hi) = ([0u8; 4], [0u8; 4]);
+            lo.copy_from_slice(&bytes[..4]);
+            hi.copy_from_slice(&bytes[len - 4..]);
+            u32::from_le_bytes(lo) as u64 | (u32::from_le_bytes(hi) as u64) << 32
+        }
+    }
+}
+
 /// Checks a value as an application supplies it (text, raw bytes, or BCD digits as ASCII)
 /// against its field spec, and returns its length in units.
 pub(crate) fn check_value(value: &[u8], spec: &FieldSpec) -> Result<usize, (ErrorKind, usize)> {
@@ -296,6 +399,19 @@ mod tests {
     }
 
     #[test]
+    fn ascii_prefix_accepts_exactly_the_digit_strings() {
+        for width in 1..=4usize {
+            for value in 0..10usize.pow(width as u32) {
+                let text = format!("{value:0width$}");
+                assert_eq!(ascii_prefix(text.as_bytes()), Some(value));
+            }
+        }
+        for bad in [&b"9:"[..], b"/0", b"0A", b"1 2", b"99\xff", b"\x00\x00"] {
+            assert_eq!(ascii_prefix(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
     fn bcd_prefix_of_lll_takes_two_bytes_with_a_zero_pad_nibble() {
         let f = bcd_field(LengthType::LLL);
         let mut out = [0u8; 2];
@@ -354,5 +470,24 @@ mod tests {
             Err((ErrorKind::NotNumeric { byte: b'A' }, 11))
         );
         assert_eq!(first_non_ascii(b"ok\x80"), Some(2));
+    }
+
+    #[test]
+    fn digit_check_finds_every_non_digit_at_every_position() {
+        for len in 0..20 {
+            let digits = vec![b'7'; len];
+            assert_eq!(first_non_digit(&digits), None);
+            for at in 0..len {
+                for bad in [b'/', b':', b'A', b' ', 0x00, 0xB0, 0x3A, 0x3F, 0xFF] {
+                    let mut field = digits.clone();
+                    field[at] = bad;
+                    assert_eq!(
+                        first_non_digit(&field),
+                        Some(at),
+                        "len {len} at {at} byte {bad:#x}"
+                    );
+                }
+            }
+        }
     }
 }

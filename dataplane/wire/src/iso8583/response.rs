@@ -17,7 +17,7 @@ use super::field_set::FieldSet;
 use super::primitives::{
     check_mti, check_value, write_bitmap, write_mti, write_prefix, write_value,
 };
-use super::spec::{MtiEncoding, Spec};
+use super::spec::{FieldSpec, MtiEncoding, Spec};
 
 /// Most fields one [`Edits`] may set; a response sets two (39, 38).
 pub const MAX_SETS: usize = 8;
@@ -117,19 +117,22 @@ impl<'v> Edits<'v> {
 /// A byte run of kept fields that moves from `from` to `to` during a rebuild.
 #[derive(Debug, Clone, Copy, Default)]
 struct Run {
-    from: usize,
-    to: usize,
-    len: usize,
+    from: u16,
+    to: u16,
+    len: u16,
 }
 
-/// Most runs a rebuild can have: kept fields are separated by a drop or a set, so there
-/// are at most 64 separated runs of 126 fields, plus one per set.
-const MAX_RUNS: usize = 64 + MAX_SETS + 1;
+/// Most runs a rebuild can have: one before each touched (set or dropped) field, plus the
+/// tail. At most 126 data fields can be touched.
+const MAX_RUNS: usize = 127;
 
 /// Applies `edits` to the message `index` describes, which sits at the start of `buf`;
 /// `buf.len()` is the capacity the message may grow to. Returns the new message length.
 /// `index` must come from decoding these bytes with this `spec`; it describes the old
 /// layout and is stale afterwards: decode again if needed.
+///
+/// Cost is proportional to the fields the edit touches, not to the fields the message
+/// carries: kept fields between two touched ones move as one run.
 pub fn apply_edits(
     buf: &mut [u8],
     index: &FieldIndex,
@@ -138,14 +141,11 @@ pub fn apply_edits(
 ) -> Result<usize, Error> {
     let old_len = index.message_len();
     if old_len > buf.len() {
-        return Err(Error::new(
-            ErrorKind::Truncated {
-                needed: old_len,
-                available: buf.len(),
-            },
-            0,
-            0,
-        ));
+        let kind = ErrorKind::Truncated {
+            needed: old_len,
+            available: buf.len(),
+        };
+        return Err(Error::new(kind, 0, 0));
     }
     if let Some(mti) = &edits.mti {
         check_mti(mti, MtiEncoding::Ascii).map_err(|k| Error::new(k, 0, 0))?;
@@ -153,42 +153,59 @@ pub fn apply_edits(
     let mut old_fields = index.fields();
     old_fields.remove(1);
     let set_fields = edits.set_fields();
-    let new_fields = old_fields.difference(edits.drop).union(set_fields);
+    let dropped = old_fields.intersection(edits.drop);
+    let new_fields = old_fields.difference(dropped).union(set_fields);
 
     // Check every value and size the result before touching a byte.
     let bitmap_len = spec.bitmap.wire_len();
-    let new_header = spec.header_len()
-        + if new_fields.has_secondary() {
-            bitmap_len
+    let header_len = |fields: FieldSet| {
+        spec.header_len()
+            + if fields.has_secondary() {
+                bitmap_len
+            } else {
+                0
+            }
+    };
+    let (old_header, new_header) = (header_len(old_fields), header_len(new_fields));
+    // An index from a failed decode is empty (length 0): nothing to edit.
+    let body_len = old_len.checked_sub(old_header).ok_or(Error::new(
+        ErrorKind::Truncated {
+            needed: old_header,
+            available: old_len,
+        },
+        0,
+        0,
+    ))?;
+    let mut new_len = new_header + body_len;
+    let mut same_layout = dropped.is_empty() && old_header == new_header;
+    for &(n, value) in &edits.sets[..edits.set_count] {
+        let field = spec
+            .field(n)
+            .ok_or(Error::new(ErrorKind::UndefinedField, n, 0))?;
+        let units =
+            check_value(value, field).map_err(|(k, i)| Error::new(k, n, field.prefix_len() + i))?;
+        let new_seg = field.prefix_len() + field.wire_len(units);
+        let old_seg = if old_fields.contains(n) {
+            old_segment(index, spec, n).len as usize
         } else {
             0
         };
-    let mut new_len = new_header;
-    let mut same_layout = new_fields == old_fields;
-    for n in new_fields {
-        let field = spec
-            .field(n)
-            .ok_or(Error::new(ErrorKind::UndefinedField, n, new_len))?;
-        let seg_len = match edits.value_of(n) {
-            Some(value) => {
-                let units = check_value(value, field)
-                    .map_err(|(k, i)| Error::new(k, n, new_len + field.prefix_len() + i))?;
-                let len = field.prefix_len() + field.wire_len(units);
-                if index.get(n).map(|s| s.len as usize + field.prefix_len()) != Some(len) {
-                    same_layout = false;
-                }
-                len
-            }
-            None => old_segment(index, spec, n).len,
-        };
-        new_len += seg_len;
+        same_layout &= old_seg == new_seg && old_fields.contains(n);
+        new_len = new_len + new_seg - old_seg;
+    }
+    for n in dropped {
+        new_len -= old_segment(index, spec, n).len as usize;
     }
     if new_len > buf.len() || new_len > u16::MAX as usize {
-        let kind = ErrorKind::BufferTooSmall {
-            needed: new_len,
-            capacity: buf.len().min(u16::MAX as usize),
-        };
-        return Err(Error::new(kind, 0, 0));
+        let capacity = buf.len().min(u16::MAX as usize);
+        return Err(Error::new(
+            ErrorKind::BufferTooSmall {
+                needed: new_len,
+                capacity,
+            },
+            0,
+            0,
+        ));
     }
 
     if let Some(mti) = &edits.mti {
@@ -197,55 +214,66 @@ pub fn apply_edits(
     if same_layout {
         // Fast path: same fields, same lengths; overwrite the replaced values where they are.
         for &(n, value) in &edits.sets[..edits.set_count] {
-            let (Some(field), Some(seg)) = (
-                spec.field(n),
-                index.get(n).map(|_| old_segment(index, spec, n)),
-            ) else {
-                continue;
-            };
-            write_prefix(&mut buf[seg.from..], value.len(), field);
-            write_value(&mut buf[seg.from + field.prefix_len()..], value, field);
+            if let Some(field) = spec.field(n) {
+                let at = old_segment(index, spec, n).from as usize;
+                write_field(buf, at, value, field);
+            }
         }
         return Ok(old_len);
     }
 
-    // Rebuild path: plan where each run of kept fields goes, then move, then write.
+    // Rebuild path: plan the runs of kept bytes between touched fields, move, then write.
     let mut runs = [Run::default(); MAX_RUNS];
     let mut run_count = 0;
-    let mut pos = new_header;
-    for n in new_fields {
-        if edits.value_of(n).is_some() {
-            // Its bytes are written below; it ends any run.
-            let field = spec.field(n).map_or(0, |f| f.prefix_len());
-            let units = edits.value_of(n).map_or(0, <[u8]>::len);
-            pos += field + spec.field(n).map_or(0, |f| f.wire_len(units));
-            continue;
-        }
-        let seg = old_segment(index, spec, n);
-        let extends = run_count > 0 && {
-            let last = &runs[run_count - 1];
-            last.from + last.len == seg.from && last.to + last.len == pos
-        };
-        if extends {
-            runs[run_count - 1].len += seg.len;
+    let mut writes = [(0u8, 0usize); MAX_SETS];
+    let mut write_count = 0;
+    let (mut cursor, mut to) = (old_header, new_header);
+    for t in dropped.union(set_fields) {
+        // Where t's bytes are, or where they would be inserted, in the old message.
+        let (at, after) = if old_fields.contains(t) {
+            let seg = old_segment(index, spec, t);
+            (seg.from as usize, (seg.from + seg.len) as usize)
         } else {
-            // Bounded: see MAX_RUNS.
+            let at = old_fields
+                .next_after(t)
+                .map_or(old_len, |next| old_segment(index, spec, next).from as usize);
+            (at, at)
+        };
+        if at > cursor {
+            // Bounded by MAX_RUNS: one run per touched field. Offsets fit in u16 (checked above).
             runs[run_count] = Run {
-                from: seg.from,
-                to: pos,
-                len: seg.len,
+                from: cursor as u16,
+                to: to as u16,
+                len: (at - cursor) as u16,
             };
             run_count += 1;
+            to += at - cursor;
         }
-        pos += seg.len;
+        if let (Some(value), Some(field)) = (edits.value_of(t), spec.field(t)) {
+            writes[write_count] = (t, to);
+            write_count += 1;
+            to += field.prefix_len() + field.wire_len(value.len());
+        }
+        cursor = after;
     }
-    debug_assert_eq!(pos, new_len);
+    if old_len > cursor {
+        runs[run_count] = Run {
+            from: cursor as u16,
+            to: to as u16,
+            len: (old_len - cursor) as u16,
+        };
+        run_count += 1;
+        to += old_len - cursor;
+    }
+    debug_assert_eq!(to, new_len);
+
     let runs = &runs[..run_count];
+    let span = |r: &Run| r.from as usize..(r.from + r.len) as usize;
     for run in runs.iter().filter(|r| r.to < r.from) {
-        buf.copy_within(run.from..run.from + run.len, run.to);
+        buf.copy_within(span(run), run.to as usize);
     }
     for run in runs.iter().rev().filter(|r| r.to > r.from) {
-        buf.copy_within(run.from..run.from + run.len, run.to);
+        buf.copy_within(span(run), run.to as usize);
     }
 
     let mut at = spec.mti.wire_len();
@@ -254,30 +282,30 @@ pub fn apply_edits(
     if new_fields.has_secondary() {
         write_bitmap(&mut buf[at..], new_fields.secondary_bitmap(), spec.bitmap);
     }
-    let mut pos = new_header;
-    for n in new_fields {
-        let Some(field) = spec.field(n) else { continue };
-        match edits.value_of(n) {
-            Some(value) => {
-                write_prefix(&mut buf[pos..], value.len(), field);
-                write_value(&mut buf[pos + field.prefix_len()..], value, field);
-                pos += field.prefix_len() + field.wire_len(value.len());
-            }
-            None => pos += old_segment(index, spec, n).len,
+    for &(n, at) in &writes[..write_count] {
+        if let (Some(value), Some(field)) = (edits.value_of(n), spec.field(n)) {
+            write_field(buf, at, value, field);
         }
     }
     Ok(new_len)
 }
 
+/// Writes prefix and value of an already-checked field at `at`.
+fn write_field(buf: &mut [u8], at: usize, value: &[u8], field: &FieldSpec) {
+    write_prefix(&mut buf[at..], value.len(), field);
+    write_value(&mut buf[at + field.prefix_len()..], value, field);
+}
+
 /// Where field `n` (prefix included) lies in the old message; `n` must be present.
+#[inline]
 fn old_segment(index: &FieldIndex, spec: &Spec, n: u8) -> Run {
-    let prefix = spec.field(n).map_or(0, |f| f.prefix_len());
+    let prefix = spec.field(n).map_or(0, |f| f.prefix_len()) as u16;
     let span = index.get(n).unwrap_or_default();
-    let from = (span.start as usize).saturating_sub(prefix);
+    let from = span.start.saturating_sub(prefix);
     Run {
         from,
         to: from,
-        len: prefix + span.len as usize,
+        len: prefix + span.len,
     }
 }
 

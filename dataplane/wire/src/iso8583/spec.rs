@@ -152,6 +152,55 @@ pub struct Spec {
     pub(crate) mti: MtiEncoding,
     pub(crate) bitmap: BitmapEncoding,
     pub(crate) fields: [Option<FieldSpec>; 129],
+    /// `fields` flattened for the decode loop; derived, always consistent with `fields`.
+    pub(crate) layouts: [Layout; 129],
+}
+
+/// What decode checks in a field's bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Check {
+    /// The spec does not define the field.
+    #[default]
+    Undefined,
+    Binary,
+    Text,
+    Digits,
+    Bcd,
+}
+
+/// One field's layout as the decode loop wants it: no nested enums, no matches on pairs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Layout {
+    pub(crate) check: Check,
+    /// Bytes of the length prefix; 0 for fixed fields.
+    pub(crate) prefix_len: u8,
+    pub(crate) prefix_bcd: bool,
+    /// The fixed length, or the largest length the prefix may state (units).
+    pub(crate) len: u16,
+}
+
+impl Layout {
+    const fn of(field: Option<FieldSpec>) -> Self {
+        let Some(f) = field else {
+            return Self {
+                check: Check::Undefined,
+                prefix_len: 0,
+                prefix_bcd: false,
+                len: 0,
+            };
+        };
+        Self {
+            check: match f.encoding {
+                Encoding::Binary => Check::Binary,
+                Encoding::Ascii if f.numeric => Check::Digits,
+                Encoding::Ascii => Check::Text,
+                Encoding::Bcd => Check::Bcd,
+            },
+            prefix_len: f.prefix_len() as u8,
+            prefix_bcd: matches!(f.prefix, PrefixEncoding::Bcd),
+            len: f.max_len,
+        }
+    }
 }
 
 impl Spec {
@@ -187,6 +236,33 @@ impl Spec {
         self.mti.wire_len() + self.bitmap.wire_len()
     }
 
+    /// Assembles a spec and derives its decode layouts.
+    pub(crate) const fn assemble(
+        name: Cow<'static, str>,
+        mti: MtiEncoding,
+        bitmap: BitmapEncoding,
+        fields: [Option<FieldSpec>; 129],
+    ) -> Self {
+        let mut layouts = [Layout {
+            check: Check::Undefined,
+            prefix_len: 0,
+            prefix_bcd: false,
+            len: 0,
+        }; 129];
+        let mut n = 0;
+        while n < 129 {
+            layouts[n] = Layout::of(fields[n]);
+            n += 1;
+        }
+        Self {
+            name,
+            mti,
+            bitmap,
+            fields,
+            layouts,
+        }
+    }
+
     const fn from_rows(name: &'static str, bitmap: BitmapEncoding, rows: &[Row; 126]) -> Self {
         let mut fields: [Option<FieldSpec>; 129] = [None; 129];
         let mut i = 0;
@@ -201,12 +277,7 @@ impl Spec {
             });
             i += 1;
         }
-        Self {
-            name: Cow::Borrowed(name),
-            mti: MtiEncoding::Ascii,
-            bitmap,
-            fields,
-        }
+        Self::assemble(Cow::Borrowed(name), MtiEncoding::Ascii, bitmap, fields)
     }
 }
 

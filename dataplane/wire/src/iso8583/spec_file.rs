@@ -84,12 +84,12 @@ impl Spec {
                 .ok_or_else(|| SpecError::BadFieldKey { key: key.clone() })?;
             fields[n as usize] = Some(validate(n, entry)?);
         }
-        Ok(Spec {
-            name: file.name.into(),
-            mti: file.mti,
-            bitmap: file.bitmap,
+        Ok(Spec::assemble(
+            file.name.into(),
+            file.mti,
+            file.bitmap,
             fields,
-        })
+        ))
     }
 
     /// Reads and validates a spec file.
