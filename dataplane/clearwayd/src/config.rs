@@ -4,6 +4,9 @@ use std::collections::HashSet;
 
 use nic_config::layout::Layout;
 use serde::Deserialize;
+use switch::pipeline::SwitchConfig;
+
+use crate::network::{ParticipantConfig, RouteConfig};
 
 /// The embedded default configuration (virtual devices, no hugepages).
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -14,9 +17,15 @@ pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
 pub struct Config {
     /// Ports, queues, lcores, EAL options and the mempool (nic-config's model).
     pub dataplane: Layout,
-    /// Port pairs for the forwarding loop.
+    /// The payment switch: service address, timeouts, table sizes.
+    pub switch: Option<SwitchConfig>,
     #[serde(default)]
-    pub forward: Forward,
+    pub participants: Vec<ParticipantConfig>,
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// Plain forwarding between port pairs instead of the switch (a
+    /// baseline on the same plumbing, or a bring-up check of new ports).
+    pub forward: Option<Forward>,
     #[serde(default)]
     pub daemon: Daemon,
 }
@@ -105,8 +114,37 @@ impl Config {
             .iter()
             .map(|p| p.name.as_str())
             .collect();
+        match (&self.switch, &self.forward) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "give either [switch] or [forward], not both".into(),
+                ));
+            }
+            (None, None) => {
+                return Err(invalid(
+                    "nothing to run: add a [switch] table (or [forward] pairs)".into(),
+                ));
+            }
+            (Some(sw), None) => {
+                if !names.contains(sw.port.as_str()) {
+                    return Err(invalid(format!(
+                        "[switch] port = {:?} is not in [[dataplane.ports]] (have: {})",
+                        sw.port,
+                        sorted(&names)
+                    )));
+                }
+                crate::network::build_snapshot(&self.participants, &self.routes)
+                    .map_err(invalid)?;
+            }
+            (None, Some(_)) => {}
+        }
+        let pairs = self
+            .forward
+            .as_ref()
+            .map(|f| f.pairs.as_slice())
+            .unwrap_or(&[]);
         let mut used = HashSet::new();
-        for [a, b] in &self.forward.pairs {
+        for [a, b] in pairs {
             for p in [a, b] {
                 if !names.contains(p.as_str()) {
                     return Err(invalid(format!(
@@ -138,7 +176,12 @@ impl Config {
     pub fn peer_table(&self) -> Vec<Option<usize>> {
         let index = |name: &str| self.dataplane.ports.iter().position(|p| p.name == name);
         let mut peers = vec![None; self.dataplane.ports.len()];
-        for [a, b] in &self.forward.pairs {
+        let pairs = self
+            .forward
+            .as_ref()
+            .map(|f| f.pairs.as_slice())
+            .unwrap_or(&[]);
+        for [a, b] in pairs {
             if let (Some(i), Some(j)) = (index(a), index(b)) {
                 peers[i] = Some(j);
                 peers[j] = Some(i);
@@ -173,15 +216,29 @@ fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
 mod tests {
     use super::*;
 
+    const FORWARD: &str = r#"
+[dataplane]
+ports = [{ name = "left", device = "net_null0" }, { name = "right", device = "net_null1" }]
+[forward]
+pairs = [["left", "right"]]
+"#;
+
     #[test]
     fn embedded_default_config_is_valid() {
         let cfg = Config::parse(DEFAULT_CONFIG, "default").unwrap();
+        assert!(cfg.switch.is_some());
+        assert!(!cfg.participants.is_empty() && !cfg.routes.is_empty());
+    }
+
+    #[test]
+    fn forward_pairs_make_a_peer_table() {
+        let cfg = Config::parse(FORWARD, "f").unwrap();
         assert_eq!(cfg.peer_table(), vec![Some(1), Some(0)]);
     }
 
     #[test]
     fn forward_pair_naming_a_missing_port_says_which() {
-        let text = DEFAULT_CONFIG.replace(
+        let text = FORWARD.replace(
             r#"pairs = [["left", "right"]]"#,
             r#"pairs = [["left", "nowhere"]]"#,
         );
@@ -203,8 +260,27 @@ mod tests {
 
     #[test]
     fn unknown_keys_are_refused() {
-        let text = format!("{DEFAULT_CONFIG}\n[daemon]\nstats_every = 3\n");
+        let text = format!("{FORWARD}\n[daemon]\nstats_every = 3\n");
         let err = Config::parse(&text, "x.toml").unwrap_err().to_string();
         assert!(err.contains("unknown field `stats_every`"), "{err}");
+    }
+}
+
+#[cfg(test)]
+mod switch_tests {
+    use super::*;
+
+    #[test]
+    fn a_route_to_an_unknown_participant_is_refused_by_name() {
+        let text = DEFAULT_CONFIG.replace("participant = \"bank-b\"", "participant = \"bank-x\"");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("\"bank-x\""), "{err}");
+    }
+
+    #[test]
+    fn switch_port_must_exist() {
+        let text = DEFAULT_CONFIG.replace("port = \"demo0\"", "port = \"uplink7\"");
+        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
+        assert!(err.contains("uplink7"), "{err}");
     }
 }

@@ -11,7 +11,9 @@
 
 mod config;
 mod forward;
+mod network;
 mod stats;
+mod switching;
 
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,6 +103,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         signal_hook::flag::register(sig, stop.clone())?;
     }
 
+    prepare_socket_dirs(&cfg).map_err(Failure::Config)?;
     let eal = Eal::init(&plan.eal_args).map_err(|e| {
         Failure::Config(format!(
             "DPDK refused to start with EAL arguments {:?}: {e}",
@@ -143,29 +146,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         ports.push(port);
     }
 
-    let peers = cfg.peer_table();
-    let drain_ticks = rte::tsc::micros_to_ticks(cfg.daemon.tx_drain_us, eal.tsc_hz());
-    let mut handles = Vec::new();
-    let mut counters = Vec::new();
-    for lp in &plan.lcores {
-        let c = LcoreCounters::new(ports.len());
-        let mut rx = Vec::new();
-        for &(port, queue) in &lp.rx {
-            rx.push((ports[port].rx_queue(queue)?, port, peers[port]));
-        }
-        let mut tx = Vec::new();
-        for port in &ports {
-            tx.push(TxBuffer::new(port.tx_queue(lp.tx_queue)?, drain_ticks));
-        }
-        let lcore = ForwardLcore {
-            rx,
-            tx,
-            counters: c.clone(),
-            stop: stop.clone(),
-        };
-        handles.push(rte::launch(rte::LcoreId(lp.lcore), move || lcore.run())?);
-        counters.push(c);
-    }
     println!(
         "clearwayd: {} port(s), {} worker lcore(s) {:?}, {} mbufs; Ctrl-C stops",
         ports.len(),
@@ -173,32 +153,120 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         plan.lcores.iter().map(|l| l.lcore).collect::<Vec<_>>(),
         plan.mempool.mbufs
     );
-
-    let names: Vec<String> = cfg.dataplane.ports.iter().map(|p| p.name.clone()).collect();
-    let mut table = stats::StatsTable::new(names, &ports, &counters);
     let started = Instant::now();
     let interval = Duration::from_millis(cfg.daemon.stats_interval_ms);
     let deadline = cli
         .run_seconds
         .map(|s| started + Duration::from_secs_f64(s.max(0.0)));
+    let wait_tick = |next: &mut Instant| -> bool {
+        // True when an interval has passed; false once it is time to stop.
+        loop {
+            if stop.load(Ordering::Relaxed) || deadline.is_some_and(|d| Instant::now() >= d) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+            if Instant::now() >= *next {
+                *next += interval;
+                return true;
+            }
+        }
+    };
     let mut next = started + interval;
-    while !stop.load(Ordering::Relaxed) {
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            break;
+    if let Some(sw) = cfg.switch.clone() {
+        let snapshot =
+            network::build_snapshot(&cfg.participants, &cfg.routes).map_err(Failure::Config)?;
+        let routes = Arc::new(switch::routes::Published::new(snapshot));
+        let index = cfg
+            .dataplane
+            .ports
+            .iter()
+            .position(|p| p.name == sw.port)
+            .ok_or_else(|| {
+                Failure::Config(format!(
+                    "[switch] port {:?} is not a configured port",
+                    sw.port
+                ))
+            })?;
+        let running = switching::launch(
+            &eal,
+            &plan,
+            (index, &ports[index]),
+            &pool,
+            sw,
+            routes,
+            stop.clone(),
+        )
+        .map_err(|e| Failure::Config(format!("{e:#}")))?;
+        println!(
+            "clearwayd: switch on {} at {}:{} ({} participants)",
+            cfg.dataplane.ports[index].name,
+            running.shared.config.service_ip,
+            running.shared.config.service_port,
+            cfg.participants.len()
+        );
+        let mut table = stats::SwitchTable::new(&running.counters);
+        while wait_tick(&mut next) {
+            table.print_interval(&running.counters);
         }
-        std::thread::sleep(Duration::from_millis(10));
-        if Instant::now() >= next {
+        stop.store(true, Ordering::Relaxed);
+        for h in running.handles {
+            h.join()?;
+        }
+        table.print_final(&running.counters, started.elapsed());
+    } else {
+        let peers = cfg.peer_table();
+        let drain_ticks = rte::tsc::micros_to_ticks(cfg.daemon.tx_drain_us, eal.tsc_hz());
+        let mut handles = Vec::new();
+        let mut counters = Vec::new();
+        for lp in &plan.lcores {
+            let c = LcoreCounters::new(ports.len());
+            let mut rx = Vec::new();
+            for &(port, queue) in &lp.rx {
+                rx.push((ports[port].rx_queue(queue)?, port, peers[port]));
+            }
+            let mut tx = Vec::new();
+            for port in &ports {
+                tx.push(TxBuffer::new(port.tx_queue(lp.tx_queue)?, drain_ticks));
+            }
+            let lcore = ForwardLcore {
+                rx,
+                tx,
+                counters: c.clone(),
+                stop: stop.clone(),
+            };
+            handles.push(rte::launch(rte::LcoreId(lp.lcore), move || lcore.run())?);
+            counters.push(c);
+        }
+        let names: Vec<String> = cfg.dataplane.ports.iter().map(|p| p.name.clone()).collect();
+        let mut table = stats::StatsTable::new(names, &ports, &counters);
+        while wait_tick(&mut next) {
             table.print_interval(&ports, &counters);
-            next += interval;
         }
+        stop.store(true, Ordering::Relaxed);
+        for h in handles {
+            h.join()?;
+        }
+        table.print_final(&ports, &counters, started.elapsed());
     }
-    stop.store(true, Ordering::Relaxed);
-    for h in handles {
-        h.join()?;
-    }
-    table.print_final(&ports, &counters, started.elapsed());
     for port in &ports {
         port.stop()?;
+    }
+    Ok(())
+}
+
+/// memif sockets live in a directory that may not exist yet (e.g.
+/// /run/clearway after a reboot): create it, as systemd's unit would.
+fn prepare_socket_dirs(cfg: &Config) -> Result<(), String> {
+    for p in cfg.dataplane.ports.iter().filter(|p| p.is_vdev()) {
+        for kv in p.device.split(',') {
+            if let Some(path) = kv.strip_prefix("socket=") {
+                if let Some(dir) = std::path::Path::new(path).parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| {
+                        format!("port {:?}: cannot create {}: {e}", p.name, dir.display())
+                    })?;
+                }
+            }
+        }
     }
     Ok(())
 }

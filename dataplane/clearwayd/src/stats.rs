@@ -99,3 +99,55 @@ fn rate(n: u64, secs: f64) -> String {
         format!("{r:.0}")
     }
 }
+
+/// Per-second switch figures summed over lcores, and the final counters.
+pub struct SwitchTable {
+    last: switch::counters::CounterSnapshot,
+    last_at: Instant,
+}
+
+fn switch_totals(
+    counters: &[Arc<switch::counters::LcoreCounters>],
+) -> switch::counters::CounterSnapshot {
+    switch::counters::LcoreCounters::sum(counters.iter().map(|c| c.as_ref()))
+}
+
+impl SwitchTable {
+    pub fn new(counters: &[Arc<switch::counters::LcoreCounters>]) -> SwitchTable {
+        SwitchTable {
+            last: switch_totals(counters),
+            last_at: Instant::now(),
+        }
+    }
+
+    pub fn print_interval(&mut self, counters: &[Arc<switch::counters::LcoreCounters>]) {
+        use switch::counters::Event;
+        let now = Instant::now();
+        let secs = now.duration_since(self.last_at).as_secs_f64().max(1e-9);
+        let cur = switch_totals(counters);
+        let d = |e: Event| cur.event(e) - self.last.event(e);
+        println!(
+            "[switch] rx {} tx {} msgs/s  dropped {}/s  timeouts {}/s  pending {}",
+            rate(d(Event::Rx), secs),
+            rate(d(Event::Tx), secs),
+            rate(cur.dropped_total() - self.last.dropped_total(), secs),
+            rate(d(Event::Timeouts), secs),
+            cur.pending
+        );
+        self.last = cur;
+        self.last_at = now;
+    }
+
+    pub fn print_final(&self, counters: &[Arc<switch::counters::LcoreCounters>], ran: Duration) {
+        let cur = switch_totals(counters);
+        println!(
+            "clearwayd: stopped after {:.1} s; switch counters (non-zero):",
+            ran.as_secs_f64()
+        );
+        cur.for_each(|name, v| {
+            if v != 0 {
+                println!("  {name:<28} {v:>14}");
+            }
+        });
+    }
+}

@@ -1,4 +1,4 @@
-//! clearwayd as an operator runs it: the embedded config forwards traffic
+//! clearwayd as an operator runs it: a forwarding config moves traffic
 //! and prints figures, signals stop it cleanly, configuration mistakes are
 //! one clear message and exit status 2.
 
@@ -7,16 +7,32 @@ use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
 
+/// Two net_null ports forwarding to each other: traffic flows at once.
 fn default_config() -> String {
-    let out = Command::new(BIN)
-        .arg("--print-default-config")
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    // A file prefix of our own so parallel tests never share DPDK files.
-    String::from_utf8(out.stdout).unwrap().replace(
-        "clearwayd-demo",
-        &format!("clearwayd-test-{}", std::process::id()),
+    format!(
+        r#"
+[dataplane.eal]
+hugepages = false
+memory_mb = 512
+no_shconf = true
+file_prefix = "clearwayd-test-{}"
+extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
+
+[[dataplane.ports]]
+name = "left"
+device = "net_null0,size=64"
+
+[[dataplane.ports]]
+name = "right"
+device = "net_null1,size=64"
+
+[dataplane.mempool]
+mbufs = 8191
+
+[forward]
+pairs = [["left", "right"]]
+"#,
+        std::process::id()
     )
 }
 
@@ -54,7 +70,7 @@ fn final_figures(stdout: &str, port: &str) -> (u64, u64) {
 }
 
 #[test]
-fn default_config_forwards_traffic_prints_figures_and_stops_by_itself() {
+fn forward_config_moves_traffic_prints_figures_and_stops_by_itself() {
     let path = write_config("run.toml", &default_config());
     let out = Command::new(BIN)
         .args(["-c", &path, "--run-seconds", "2.5"])

@@ -13,6 +13,9 @@ pub struct SwitchConfig {
     pub service_ip: Ipv4Addr,
     /// Name of the port in `[[dataplane.ports]]` participants reach.
     pub port: String,
+    /// The switch's MAC on that port ("02:00:00:00:00:01"); default: the
+    /// port's own. Set it for a tap port, whose own MAC is the kernel's.
+    pub service_mac: Option<String>,
     /// UDP port acquirers send to.
     #[serde(default = "default_service_port")]
     pub service_port: u16,
@@ -89,6 +92,7 @@ impl SwitchConfig {
         SwitchConfig {
             service_ip,
             port: port.into(),
+            service_mac: None,
             service_port: default_service_port(),
             issuer_port_base: default_issuer_port_base(),
             timeout_ms: default_timeout_ms(),

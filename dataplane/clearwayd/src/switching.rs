@@ -1,0 +1,82 @@
+//! Switch mode: one switch lcore per worker on the service port.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use anyhow::Context;
+use nic_config::plan::Plan;
+use rte::{Eal, LcoreHandle, Mempool, Port};
+use switch::counters::LcoreCounters;
+use switch::pipeline::{
+    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
+};
+use switch::routes::Published;
+
+/// The running switch lcores and what the main thread reads from them.
+pub struct Running {
+    pub handles: Vec<LcoreHandle<()>>,
+    pub counters: Vec<Arc<LcoreCounters>>,
+    pub shared: Arc<Shared>,
+}
+
+/// Builds every switch lcore on the main thread (all tables allocated
+/// here), then launches each on its worker lcore.
+pub fn launch(
+    eal: &Eal,
+    plan: &Plan,
+    (port_index, port): (usize, &Port),
+    pool: &Mempool,
+    cfg: SwitchConfig,
+    routes: Arc<Published>,
+    stop: Arc<AtomicBool>,
+) -> anyhow::Result<Running> {
+    let lcores = plan.lcores.len();
+    let shared = Arc::new(
+        Shared::new(cfg, routes.clone(), lcores as u16, eal.tsc_hz())
+            .map_err(anyhow::Error::msg)?,
+    );
+    let mac = match &shared.config.service_mac {
+        Some(text) => crate::network::parse_mac(text).ok_or_else(|| {
+            anyhow::anyhow!("[switch] service_mac {text:?} is not a MAC like 02:00:00:00:00:01")
+        })?,
+        None => port.mac().context("reading the service port's MAC")?,
+    };
+    let ends = handoff::create(eal, lcores, "sw")?;
+    let mut built = Vec::new();
+    let mut counters = Vec::new();
+    for ((i, lp), ends) in plan.lcores.iter().enumerate().zip(ends) {
+        let mut rx = Vec::new();
+        for &(p, q) in &lp.rx {
+            if p == port_index {
+                rx.push(port.rx_queue(q)?);
+            }
+        }
+        let (writer, reader) = LcoreCounters::new_pair();
+        counters.push(reader);
+        let parts = LcoreParts {
+            index: i as u16,
+            shared: shared.clone(),
+            queues: LcoreQueues {
+                rx,
+                tx: port.tx_queue(lp.tx_queue)?,
+                mac,
+            },
+            handoff: ends,
+            pool: pool.clone(),
+            hooks: Box::new(AlwaysAllow),
+            counters: writer,
+        };
+        let lcore = SwitchLcore::new(parts, rte::tsc::now()).map_err(anyhow::Error::msg)?;
+        built.push((lp.lcore, lcore));
+    }
+    let mut handles = Vec::new();
+    for (id, lcore) in built {
+        let stop = stop.clone();
+        handles.push(rte::launch(rte::LcoreId(id), move || lcore.run(&stop))?);
+    }
+    Ok(Running {
+        handles,
+        counters,
+        shared,
+    })
+}
