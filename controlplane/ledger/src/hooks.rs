@@ -1,0 +1,186 @@
+//! The switch lcore's money hooks: the reserve check before a request is
+//! forwarded and the bookkeeping once its answer is known.
+//!
+//! `check` debits the acquirer's escrow slice for 0100 and 0200 (the
+//! families that spend); completions and reversals only give money back or
+//! turn a hold into a position, so they pass. The outcome refunds the slice
+//! when the issuer (or the stand-in) did not approve, and journals the
+//! approved change: a Hold (0100), an Approved (0200), a HoldComplete (0220)
+//! or a Reversal (0400/0420).
+//!
+//! The journal record needs the transaction key (originator, STAN, field 7,
+//! RRN) and the window the request was stamped with, which the switch's
+//! `MoneyHooks::outcome` does not pass today: the switch calls
+//! [`LcoreMoney::outcome_keyed`] for that. The plain trait `outcome` keeps
+//! the escrow exact but records nothing.
+
+use std::sync::Arc;
+
+use journal::money::{Approved, Hold, HoldComplete, MoneyRecord, Mti, ResponseCode, Reversal};
+use journal::{AppendError, JournalState, Producer, Seq};
+use switch::pipeline::rules::Family;
+use switch::pipeline::{MoneyHooks, MoneyRequest, Verdict};
+
+use crate::epoch::CoarseClock;
+use crate::escrow::LcoreEscrow;
+use crate::types::{AccountKey, Epoch, TxnKey};
+
+/// Field 39 values that approve money.
+pub fn approves(response_code: [u8; 2]) -> bool {
+    matches!(&response_code, b"00" | b"08" | b"10" | b"11")
+}
+
+/// 39=96: the switch cannot record the change.
+const CANNOT_RECORD: [u8; 2] = *b"96";
+
+fn spends(family: Family) -> bool {
+    matches!(family, Family::Authorisation | Family::Financial)
+}
+
+/// One lcore's money hooks.
+pub struct LcoreMoney {
+    escrow: LcoreEscrow,
+    producer: Option<Producer>,
+    clock: Arc<CoarseClock>,
+    hold_ttl_ms: u64,
+}
+
+impl LcoreMoney {
+    /// Hooks over the lcore's escrow; holds expire `hold_ttl_ms` after the
+    /// approval. Without a journal producer nothing is recorded.
+    pub fn new(escrow: LcoreEscrow, clock: Arc<CoarseClock>, hold_ttl_ms: u64) -> LcoreMoney {
+        LcoreMoney {
+            escrow,
+            producer: None,
+            clock,
+            hold_ttl_ms,
+        }
+    }
+
+    /// Records approved changes through this lcore's journal producer.
+    pub fn with_journal(mut self, producer: Producer) -> LcoreMoney {
+        self.producer = Some(producer);
+        self
+    }
+
+    pub fn escrow_mut(&mut self) -> &mut LcoreEscrow {
+        &mut self.escrow
+    }
+
+    pub fn producer(&self) -> Option<&Producer> {
+        self.producer.as_ref()
+    }
+
+    /// The reserve check (see the module documentation).
+    #[inline]
+    pub fn check(&mut self, req: &MoneyRequest) -> Verdict {
+        if !spends(req.family) {
+            return Verdict::Allow;
+        }
+        if self
+            .producer
+            .as_ref()
+            .is_some_and(|p| p.state() != JournalState::Running)
+        {
+            return Verdict::Decline(CANNOT_RECORD);
+        }
+        let payer = AccountKey::new(req.acquirer.0, req.currency);
+        match self.escrow.reserve(payer, req.amount) {
+            Ok(()) => Verdict::Allow,
+            Err(decline) => Verdict::Decline(decline.response_code()),
+        }
+    }
+
+    /// Gives the escrow back when a spending request was not approved.
+    #[inline]
+    fn settle_escrow(&mut self, req: &MoneyRequest, response_code: [u8; 2]) {
+        if spends(req.family) && !approves(response_code) {
+            let payer = AccountKey::new(req.acquirer.0, req.currency);
+            self.escrow.refund(payer, req.amount);
+        }
+    }
+
+    /// The outcome with what the journal needs: `key` of the transaction
+    /// (for a completion or reversal, the key of the original it completes
+    /// or reverses, from field 90) and the `epoch` its request was stamped
+    /// with. Returns the record's sequence number when one was appended:
+    /// with `durability = "sync"` release the approval when
+    /// `Producer::release(seq)` says so. An error means the change is not
+    /// recorded: answer 39=96 (the escrow debit has been refunded).
+    pub fn outcome_keyed(
+        &mut self,
+        key: &TxnKey,
+        epoch: Epoch,
+        req: &MoneyRequest,
+        response_code: [u8; 2],
+    ) -> Result<Option<Seq>, AppendError> {
+        self.settle_escrow(req, response_code);
+        if !approves(response_code) {
+            return Ok(None);
+        }
+        let Some(producer) = self.producer.as_mut() else {
+            return Ok(None);
+        };
+        let (originator, issuer, jkey) = (req.acquirer.0, req.issuer.0, key.journal_key());
+        let rc = ResponseCode(response_code);
+        let record = match req.family {
+            Family::Authorisation => MoneyRecord::Hold(Hold {
+                originator,
+                issuer,
+                key: jkey,
+                amount: req.amount,
+                currency: req.currency,
+                expires_at_ms: self.clock.now_ms().saturating_add(self.hold_ttl_ms),
+            }),
+            Family::Financial => MoneyRecord::Approved(Approved {
+                originator,
+                issuer,
+                mti: Mti(200),
+                key: jkey,
+                amount: req.amount,
+                currency: req.currency,
+                response_code: rc,
+            }),
+            Family::Completion => MoneyRecord::HoldComplete(HoldComplete {
+                originator,
+                issuer,
+                key: jkey,
+                amount: req.amount,
+                currency: req.currency,
+            }),
+            Family::Reversal | Family::ReversalAdvice => MoneyRecord::Reversal(Reversal {
+                originator,
+                issuer,
+                mti: Mti(if req.family == Family::Reversal {
+                    400
+                } else {
+                    420
+                }),
+                key: jkey,
+                amount: req.amount,
+                currency: req.currency,
+                response_code: rc,
+            }),
+        };
+        match producer.append(epoch, &record) {
+            Ok(seq) => Ok(Some(seq)),
+            Err(e) => {
+                if spends(req.family) {
+                    let payer = AccountKey::new(originator, req.currency);
+                    self.escrow.refund(payer, req.amount);
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+impl MoneyHooks for LcoreMoney {
+    fn check(&mut self, req: &MoneyRequest) -> Verdict {
+        LcoreMoney::check(self, req)
+    }
+
+    fn outcome(&mut self, req: &MoneyRequest, response_code: [u8; 2]) {
+        self.settle_escrow(req, response_code);
+    }
+}

@@ -1,0 +1,43 @@
+//! Recovery: replay the journal into a fresh ledger; and catch-up: apply
+//! what the lcores and the control plane appended since.
+
+use std::path::{Path, PathBuf};
+
+use journal::{read_records, Journal, RecoveryError, RecoveryReport};
+use thiserror::Error;
+
+use crate::ledger::Ledger;
+
+/// Why the money state could not be rebuilt.
+#[derive(Debug, Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Journal(#[from] RecoveryError),
+    #[error("journal {dir} has snapshot {snapshot}, but ledger snapshots are not implemented yet; move the snapshot aside only if the segments it covers are still present, else restore them")]
+    SnapshotUnsupported { dir: PathBuf, snapshot: PathBuf },
+}
+
+/// Rebuilds the ledger from the journal in `dir`: the balances, positions,
+/// holds, windows and duplicate keys as they were after the last durable
+/// record. Truncates a torn tail (see the report); stops on corruption in
+/// the middle with the segment and offset.
+pub fn recover(dir: &Path) -> Result<(Ledger, RecoveryReport), ReplayError> {
+    let recovery = Journal::recover(dir)?;
+    if let Some(snapshot) = recovery.snapshot() {
+        return Err(ReplayError::SnapshotUnsupported {
+            dir: dir.to_path_buf(),
+            snapshot: snapshot.path.clone(),
+        });
+    }
+    let mut ledger = Ledger::new();
+    let report = recovery.replay(|view| ledger.apply_view(view).map(|_| ()))?;
+    Ok((ledger, report))
+}
+
+/// Applies the records after `ledger.last_lsn()` up to `upto_lsn` (the
+/// journal's durable LSN) and returns how many were read.
+pub fn catch_up(ledger: &mut Ledger, dir: &Path, upto_lsn: u64) -> Result<u64, RecoveryError> {
+    read_records(dir, ledger.last_lsn() + 1, upto_lsn, |view| {
+        ledger.apply_view(view).map(|_| ())
+    })
+}
