@@ -126,6 +126,41 @@ impl DuplicateFilter {
         Seen::New
     }
 
+    /// Loads the index positions and ring entries `keys` will touch, all
+    /// before any is needed (see `PendingTable::warm`), including the index
+    /// positions of the oldest keys that inserting them will evict (FIFO
+    /// order makes those known in advance). Changes nothing.
+    pub fn warm(&self, keys: &[DedupKey]) {
+        let cap = self.keys.len();
+        let full = self.len() == cap;
+        let mut evict = self.next as usize;
+        for chunk in keys.chunks(32) {
+            // Hash first, load after: a tight loop of independent loads keeps
+            // them all in flight at once (hashing between them would not).
+            let mut hashes = [0u64; 64];
+            let mut n = 0;
+            for key in chunk {
+                hashes[n] = key.hash(self.seed);
+                n += 1;
+                if full {
+                    hashes[n] = self.keys[evict].hash(self.seed);
+                    n += 1;
+                    evict = if evict + 1 == cap { 0 } else { evict + 1 };
+                }
+            }
+            let mut acc = 0u64;
+            for h in &hashes[..n] {
+                acc ^= u64::from(self.index.home_slot(*h));
+            }
+            for h in &hashes[..n] {
+                if let Some(k) = self.keys.get(self.index.home_slot(*h) as usize) {
+                    acc ^= u64::from(k.originator.0);
+                }
+            }
+            std::hint::black_box(acc);
+        }
+    }
+
     /// Records how `key` was answered; false if it has left the window.
     #[inline]
     pub fn record_outcome(&mut self, key: &DedupKey, outcome: Outcome) -> bool {

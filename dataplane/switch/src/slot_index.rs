@@ -90,6 +90,13 @@ impl SlotIndex {
         None
     }
 
+    /// The slot stored at `hash`'s home position (`u32::MAX` if empty): a
+    /// plain load used to pull the position into cache ahead of use.
+    #[inline(always)]
+    pub(crate) fn home_slot(&self, hash: u64) -> u32 {
+        self.positions[self.home(Self::tag(hash))].slot
+    }
+
     /// Adds `slot` under `hash`. The caller has checked the key is absent and
     /// that the table is not full.
     #[inline]

@@ -1,5 +1,8 @@
-//! Helpers shared by the benches: a reproducible RNG, RSS, a plain timer.
+//! Helpers shared by the benches: a reproducible RNG, RSS, a plain timer,
+//! cheap keys.
 #![allow(dead_code)]
+
+pub mod keys;
 
 use std::time::Instant;
 
