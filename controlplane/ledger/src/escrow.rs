@@ -22,9 +22,10 @@
 //! spendable is the ledger's `min(available, daily remainder)` — which
 //! already excludes every resolved debit. Reading an lcore's `surrendered`
 //! late only overstates `outstanding`, so a race can make the refiller
-//! hand out less, never more. A decline because a slice and the pool were
-//! both short while money was in flight is the price; the refill cadence
-//! bounds it.
+//! hand out less, never more. The price is a possible decline while the
+//! last of an account's money is spread over slices: each lcore may hold a
+//! fragment smaller than the debit in front of it, with the pool empty.
+//! The refiller's next pass moves such fragments (surrender, top-up).
 //!
 //! Budget (2 GHz): find the account (hash, one or two probes) ~10 ns, two
 //! relaxed loads and two stores ~5 ns; the whole check-and-debit stays well
