@@ -136,3 +136,93 @@ pub fn apply_all(ledger: &mut Ledger, epoch: Epoch, records: &[MoneyRecord<'_>])
         })
         .collect()
 }
+
+/// A day of business written to a journal in `dir` by one producer (so
+/// LSNs follow append order) and applied to a live ledger the same way the
+/// control plane would: window 1 with holds, completions, approvals,
+/// reversals and an expiry, a cutoff, its settlement, then traffic in the
+/// open window 2. Returns the live ledger.
+pub fn journaled_day(dir: &std::path::Path) -> Ledger {
+    use journal::money::LimitKind;
+    use journal::{Journal, JournalConfig};
+    let report = Journal::recover(dir)
+        .unwrap()
+        .replay(|_| Ok::<(), std::io::Error>(()))
+        .unwrap();
+    let (journal, mut producers) = Journal::start(JournalConfig::new(dir, 1), &report).unwrap();
+    let p = &mut producers[0];
+    let mut live = Ledger::new();
+    let mut lsn = report.next_lsn - 1;
+    let mut write = |live: &mut Ledger, epoch: Epoch, r: &MoneyRecord<'_>| {
+        p.append(epoch, r).unwrap();
+        lsn += 1;
+        live.apply(
+            RecordMeta {
+                lsn,
+                epoch,
+                lcore: 0,
+            },
+            r,
+        )
+        .unwrap();
+    };
+    for (i, participant) in [ACQ, ISS, 3].into_iter().enumerate() {
+        write(
+            &mut live,
+            1,
+            &deposit(participant, EUR, 100_000, i as u64 + 1),
+        );
+    }
+    write(
+        &mut live,
+        1,
+        &limit(ACQ, EUR, LimitKind::NetDebitCap, 50_000),
+    );
+    write(&mut live, 1, &limit(3, EUR, LimitKind::Daily, 80_000));
+    for n in 0..60u32 {
+        let payer = [ACQ, ISS, 3][n as usize % 3];
+        let payee = [ISS, 3, ACQ][n as usize % 3];
+        let k = key(payer, n);
+        let amount = 1_000 + u64::from(n) * 37;
+        match n % 6 {
+            0 => write(&mut live, 1, &approved(k, payee, EUR, amount)),
+            1 => {
+                write(&mut live, 1, &hold(k, payee, EUR, amount, 5_000));
+                write(&mut live, 1, &complete(k, payee, EUR, amount - 10));
+            }
+            2 => {
+                write(&mut live, 1, &approved(k, payee, EUR, amount));
+                write(&mut live, 1, &reversal(k, payee, EUR, amount));
+            }
+            3 => write(
+                &mut live,
+                1,
+                &hold(k, payee, EUR, amount, 5_000 + u64::from(n)),
+            ),
+            4 => {
+                // A duplicate from a retry.
+                write(&mut live, 1, &approved(k, payee, EUR, amount));
+                write(&mut live, 1, &approved(k, payee, EUR, amount));
+            }
+            _ => write(&mut live, 1, &approved(k, payee, USD, amount)),
+        }
+    }
+    for r in live.expired_holds(5_030, 100) {
+        write(&mut live, 1, &r);
+    }
+    write(&mut live, 1, &withdrawal(ISS, EUR, 5_000, 9));
+    let c = live.cutoff(1, 2, 1_700_000_000_000).unwrap();
+    write(&mut live, 0, &c);
+    // In flight at the flip: stamped window 1, journaled after the cutoff.
+    write(&mut live, 1, &approved(key(ACQ, 900), ISS, EUR, 777));
+    let run = ledger::settle(&live, 1).unwrap();
+    for r in run.journal_records() {
+        write(&mut live, 0, &r);
+    }
+    for n in 1_000..1_010u32 {
+        write(&mut live, 2, &approved(key(ISS, n), 3, EUR, u64::from(n)));
+    }
+    write(&mut live, 2, &hold(key(3, 5_000), ACQ, EUR, 4_321, 99_999));
+    journal.shutdown().unwrap();
+    live
+}
