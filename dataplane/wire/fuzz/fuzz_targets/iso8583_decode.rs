@@ -23,7 +23,11 @@ fn check(bytes: &[u8], spec: &Spec) {
     }
     let mut out = vec![0u8; bytes.len()];
     let len = encode(spec, msg.mti(), &values, &mut out).expect("decoded values re-encode");
-    assert_eq!(&out[..len], bytes, "accepted bytes must be the canonical encoding");
+    assert_eq!(
+        &out[..len],
+        bytes,
+        "accepted bytes must be the canonical encoding"
+    );
 
     if response_mti(msg.mti_digits()).is_err() {
         return;

@@ -126,13 +126,45 @@ impl FieldIndex {
         data_fields.remove(1);
         // Field contents are checked branch-free and folded into one flag; only a bad
         // message pays for finding which byte of which field was first to be wrong.
+        match self.walk(buf, spec, data_fields, pos) {
+            Ok((end, true)) if end == buf.len() => pos = end,
+            Ok((end, contents_ok)) => {
+                let kind = ErrorKind::TrailingBytes {
+                    count: buf.len() - end,
+                };
+                let e = Error::new(kind, 0, end);
+                return Err(self.first_error(buf, spec, present, 129, contents_ok, e));
+            }
+            Err((e, contents_ok)) => {
+                return Err(self.first_error(buf, spec, present, e.field, contents_ok, e))
+            }
+        }
+        self.present = present;
+        self.len = pos as u16;
+        Ok(())
+    }
+
+    /// Walks the data fields from `pos`, recording each span. Returns where the last field
+    /// ends and whether every field's content was valid; a structural error (undefined
+    /// field, bad prefix, truncation) stops the walk. Kept apart from the error reporting so
+    /// the loop carries as little state as possible.
+    #[inline(always)]
+    fn walk(
+        &mut self,
+        buf: &[u8],
+        spec: &Spec,
+        data_fields: FieldSet,
+        mut pos: usize,
+    ) -> Result<(usize, bool), (Error, bool)> {
+        // Field contents are checked branch-free and folded into one flag; only a bad
+        // message pays for finding which byte of which field was first to be wrong.
         let mut contents_ok = true;
         for n in data_fields {
             let layout = spec.layouts[n as usize];
             let (units, start) = if layout.prefix_len == 0 {
                 if layout.check == Check::Undefined {
                     let e = Error::new(ErrorKind::UndefinedField, n, pos);
-                    return Err(self.first_error(buf, spec, present, n, contents_ok, e));
+                    return Err((e, contents_ok));
                 }
                 (layout.len as usize, pos)
             } else {
@@ -140,7 +172,7 @@ impl FieldIndex {
                 let units = match take(buf, pos, prefix_len, n) {
                     Ok(prefix) if !layout.prefix_bcd => ascii_prefix(prefix),
                     Ok(prefix) => spec.field(n).and_then(|f| read_prefix(prefix, f).ok()),
-                    Err(e) => return Err(self.first_error(buf, spec, present, n, contents_ok, e)),
+                    Err(e) => return Err((e, contents_ok)),
                 };
                 match units {
                     Some(units) if units <= layout.len as usize => (units, pos + prefix_len),
@@ -149,12 +181,11 @@ impl FieldIndex {
                             len: units,
                             max: layout.len,
                         };
-                        let e = Error::new(kind, n, pos);
-                        return Err(self.first_error(buf, spec, present, n, contents_ok, e));
+                        return Err((Error::new(kind, n, pos), contents_ok));
                     }
                     None => {
                         let e = Error::new(ErrorKind::BadLengthPrefix, n, pos);
-                        return Err(self.first_error(buf, spec, present, n, contents_ok, e));
+                        return Err((e, contents_ok));
                     }
                 }
             };
@@ -165,7 +196,7 @@ impl FieldIndex {
             };
             let value = match take(buf, start, wire_len, n) {
                 Ok(value) => value,
-                Err(e) => return Err(self.first_error(buf, spec, present, n, contents_ok, e)),
+                Err(e) => return Err((e, contents_ok)),
             };
             contents_ok &= match layout.check {
                 Check::Binary => true,
@@ -182,16 +213,7 @@ impl FieldIndex {
             };
             pos = start + wire_len;
         }
-        if !contents_ok || pos != buf.len() {
-            let kind = ErrorKind::TrailingBytes {
-                count: buf.len() - pos,
-            };
-            let e = Error::new(kind, 0, pos);
-            return Err(self.first_error(buf, spec, present, 129, contents_ok, e));
-        }
-        self.present = present;
-        self.len = pos as u16;
-        Ok(())
+        Ok((pos, contents_ok))
     }
 
     /// The error to report when `structural` stopped the walk at field `stop`: a content

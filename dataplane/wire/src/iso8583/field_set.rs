@@ -22,22 +22,32 @@ impl FieldSet {
         set
     }
 
+    /// Field `n`'s bit, 0 for numbers outside 1..=128. Built from a 64-bit shift of the
+    /// right half: a variable shift of a `u128` costs a dozen instructions.
+    #[inline]
     const fn bit(n: u8) -> u128 {
-        if n == 0 || n > 128 {
-            0
-        } else {
-            1u128 << (128 - n as u32)
+        match n {
+            1..=64 => ((1u64 << (64 - n)) as u128) << 64,
+            65..=128 => (1u64 << (128 - n)) as u128,
+            _ => 0,
         }
     }
 
+    #[inline]
     pub const fn contains(self, n: u8) -> bool {
-        self.0 & Self::bit(n) != 0
+        match n {
+            1..=64 => (self.0 >> 64) as u64 >> (64 - n) & 1 != 0,
+            65..=128 => self.0 as u64 >> (128 - n) & 1 != 0,
+            _ => false,
+        }
     }
 
+    #[inline]
     pub fn insert(&mut self, n: u8) {
         self.0 |= Self::bit(n);
     }
 
+    #[inline]
     pub fn remove(&mut self, n: u8) {
         self.0 &= !Self::bit(n);
     }
