@@ -10,6 +10,14 @@
 //!
 //! Errors are one [`Error`] value carrying an [`ErrorKind`], the field number and the
 //! byte offset. Nothing here panics on any input bytes.
+//!
+//! Decode accepts exactly the canonical encodings: whatever it accepts re-encodes to the
+//! same bytes. So it is as strict as pyiso8583 everywhere (ASCII fields 0x00-0x7F, length
+//! prefixes ≤ max, exact fixed lengths, no trailing bytes) and stricter where pyiso8583
+//! would accept something it never writes itself: MTI digits only, upper-case hex bitmaps
+//! only, no bit 1 with an all-zero secondary bitmap, no bit 65 (pyiso8583 reads a tertiary
+//! bitmap there), prefixes of plain digits (Python's `int()` also takes `" 5"` or `"+5"`),
+//! and digits in numeric fields (pyiso8583 has no numeric attribute).
 
 mod decode;
 mod encode;

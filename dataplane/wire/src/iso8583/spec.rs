@@ -11,6 +11,9 @@
 //! fields (35, 36) carry separators and are text. Clearway rejects a non-digit in a numeric
 //! field; pyiso8583 would accept it. An operator who needs pyiso8583's leniency writes a
 //! spec file with `numeric = false`.
+//!
+//! Not supported: a message header before the MTI (pyiso8583's field `h`; both built-ins
+//! have none), EBCDIC text, binary length prefixes, and tertiary bitmaps (fields 129-192).
 
 use std::borrow::Cow;
 
