@@ -384,7 +384,7 @@ impl Engine {
         };
         let is_response = msg
             .get(2)
-            .is_some_and(|d| d.is_ascii_digit() && (d - b'0') % 2 == 1);
+            .is_some_and(|d| d.is_ascii_digit() && (d - b'0') & 1 == 1);
         let seq = self.field(msg, 37).and_then(digits::parse);
         let stan = self.field(msg, 11).and_then(digits::parse);
         let (true, Some(seq), Some(stan)) = (is_response, seq, stan) else {
@@ -442,7 +442,7 @@ impl Engine {
         };
         let is_request = msg
             .get(2)
-            .is_some_and(|d| d.is_ascii_digit() && (d - b'0') % 2 == 0);
+            .is_some_and(|d| d.is_ascii_digit() && (d - b'0') & 1 == 0);
         if !is_request {
             self.counters.stray += 1;
             return Action::Drop;

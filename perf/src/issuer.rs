@@ -77,14 +77,18 @@ impl IssuerSim {
         }
         let draw = mix64(key ^ RULE_SALT);
         for rule in &self.rules {
-            let prefix_ok = rule
-                .pan_prefix
-                .as_ref()
-                .map_or(true, |p| pan.starts_with(p));
-            let amount_ok = rule
-                .amount_over
-                .map_or(true, |limit| amount.is_some_and(|a| a > limit));
-            let share_ok = rule.share.map_or(true, |t| in_share(draw, t));
+            let prefix_ok = match &rule.pan_prefix {
+                Some(p) => pan.starts_with(p),
+                None => true,
+            };
+            let amount_ok = match rule.amount_over {
+                Some(limit) => amount.is_some_and(|a| a > limit),
+                None => true,
+            };
+            let share_ok = match rule.share {
+                Some(t) => in_share(draw, t),
+                None => true,
+            };
             if prefix_ok && amount_ok && share_ok {
                 return Decision::Answer(rule.code);
             }

@@ -45,7 +45,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Generate load (the default when no subcommand is given).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Reflect every UDP datagram back, answering as a plain "switch" would (the baseline).
     Reflect(ReflectArgs),
 }
@@ -191,7 +191,7 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.cmd {
         Some(Cmd::Reflect(a)) => run_reflector(a),
-        Some(Cmd::Run(a)) => run_generator(a),
+        Some(Cmd::Run(a)) => run_generator(*a),
         None => run_generator(cli.run),
     };
     if let Err(e) = result {
@@ -318,9 +318,7 @@ fn run_reflector(a: ReflectArgs) -> Result<()> {
         "reflector: reflected {} arp {} dropped {}",
         counts.reflected, counts.arp_answered, counts.dropped
     );
-    if spec.is_none() {
-        let _ = std::fs::remove_file(&a.socket);
-    }
+    // DPDK's memif driver removes its socket file when the process exits.
     Ok(())
 }
 
@@ -615,7 +613,7 @@ fn run_generator(a: RunArgs) -> Result<()> {
                         lost: t.counters.lost,
                     };
                     if step.loss() <= plan.loss_limit
-                        && best.as_ref().map_or(true, |(r, _)| rate > *r)
+                        && !best.as_ref().is_some_and(|(r, _)| *r >= rate)
                     {
                         best = Some((rate, t));
                     }

@@ -66,7 +66,7 @@ pub enum Reflected {
 fn answer_mti(frame: &mut [u8], h: &Headers) {
     let at = h.payload + wire::frame::HEADER_LEN + 2;
     let Some(&digit) = frame.get(at) else { return };
-    if !digit.is_ascii_digit() || (digit - b'0') % 2 == 1 || at + 1 >= h.end {
+    if !digit.is_ascii_digit() || (digit - b'0') & 1 == 1 || at + 1 >= h.end {
         return;
     }
     // The 16-bit word holding the digit, aligned to the UDP header.
@@ -93,7 +93,7 @@ pub fn run(link: &mut Link, stop: &AtomicBool) -> ReflectCounts {
         if burst.is_empty() {
             // Check the flag now and then, not per empty poll.
             spins = spins.wrapping_add(1);
-            if spins % 1024 == 0 && stop.load(Ordering::Relaxed) {
+            if spins & 1023 == 0 && stop.load(Ordering::Relaxed) {
                 return counts;
             }
             if link.rx.rx_burst(&mut burst) == 0 {

@@ -139,6 +139,15 @@ pub struct Report {
     pub runs: Vec<RunSummary>,
 }
 
+/// Online CPUs of the machine (not of this process: the EAL pins us to one).
+pub fn machine_cores() -> usize {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .map(|t| t.lines().filter(|l| l.starts_with("processor")).count())
+        .ok()
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(0, |n| n.get()))
+}
+
 fn median(mut v: Vec<f64>) -> Option<f64> {
     if v.is_empty() {
         return None;
@@ -192,7 +201,7 @@ impl Report {
             answered: sum(|r| r.answered),
             duplicates: sum(|r| r.duplicates),
             unknown: sum(|r| r.unknown),
-            machine_cores: std::thread::available_parallelism().map_or(0, |n| n.get()),
+            machine_cores: machine_cores(),
             pdr,
             runs,
         })
