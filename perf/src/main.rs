@@ -612,9 +612,11 @@ fn run_generator(a: RunArgs) -> Result<()> {
                         sent: t.counters.sent,
                         lost: t.counters.lost,
                     };
-                    if step.loss() <= plan.loss_limit
-                        && !best.as_ref().is_some_and(|(r, _)| *r >= rate)
-                    {
+                    let better = match &best {
+                        Some((r, _)) => rate > *r,
+                        None => true,
+                    };
+                    if step.loss() <= plan.loss_limit && better {
                         best = Some((rate, t));
                     }
                     Ok(step)
