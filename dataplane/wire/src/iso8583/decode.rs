@@ -124,8 +124,6 @@ impl FieldIndex {
 
         let mut data_fields = present;
         data_fields.remove(1);
-        // Field contents are checked branch-free and folded into one flag; only a bad
-        // message pays for finding which byte of which field was first to be wrong.
         match self.walk(buf, spec, data_fields, pos) {
             Ok((end, true)) if end == buf.len() => pos = end,
             Ok((end, contents_ok)) => {

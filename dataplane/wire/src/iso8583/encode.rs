@@ -67,8 +67,7 @@ pub const fn is_data_field(n: u8) -> bool {
 
 /// Encodes a message with MTI `mti` (four ASCII digits) into `out`; returns its length.
 ///
-/// Every value is checked before it is written; on error `out` may hold a partial
-/// message, which the caller must not send.
+/// Every value is checked before the first byte is written, so on error `out` is unchanged.
 pub fn encode(
     spec: &Spec,
     mti: &[u8],

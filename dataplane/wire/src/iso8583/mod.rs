@@ -33,7 +33,7 @@ pub use encode::{encode, encoded_len, is_data_field, FieldValues};
 pub use error::{Error, ErrorKind};
 pub use field_set::{FieldNumbers, FieldSet};
 pub use primitives::unpack_bcd;
-pub use response::{apply_edits, build_response, response_mti, Edits, ResponsePolicy};
+pub use response::{apply_edits, build_response, response_mti, Edits, ResponsePolicy, MAX_SETS};
 pub use spec::{
     BitmapEncoding, Encoding, FieldSpec, LengthType, MtiEncoding, PrefixEncoding, Spec, DEFAULT,
     DEFAULT_ASCII,

@@ -80,7 +80,8 @@ impl<'v> Edits<'v> {
         self.drop_fields(FieldSet::of(&[n]))
     }
 
-    /// Removes every field of `fields` the message carries, except those set by this edit.
+    /// Removes every field of `fields` the message carries and cancels earlier `set`s of
+    /// them; a later `set` brings a field back.
     pub fn drop_fields(&mut self, fields: FieldSet) -> &mut Self {
         let mut dropped = fields;
         dropped.remove(1);
