@@ -335,4 +335,6 @@ fn a_reused_index_is_emptied_when_the_next_message_is_bad() {
     assert_eq!(index.get(2), None);
     index.decode_into(&bytes, &DEFAULT).unwrap();
     assert_eq!(index.get(2).map(|s| s.len), Some(16));
+    assert_eq!(index.field(&bytes, 2), Some(&b"4761739001010010"[..]));
+    assert_eq!(index.field(&bytes, 39), None);
 }

@@ -269,6 +269,13 @@ impl FieldIndex {
         self.spans[MTI]
     }
 
+    /// Field `n`'s wire bytes in `msg`, the buffer this index was decoded from; for a
+    /// caller that keeps the index and the packet buffer apart.
+    #[inline]
+    pub fn field<'m>(&self, msg: &'m [u8], n: u8) -> Option<&'m [u8]> {
+        self.get(n).and_then(|span| msg.get(span.range()))
+    }
+
     /// Span of field `n`'s value, or `None` when the message does not carry it.
     #[inline]
     pub fn get(&self, n: u8) -> Option<Span> {
