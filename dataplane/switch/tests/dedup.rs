@@ -99,3 +99,47 @@ fn a_zero_window_is_a_configuration_error() {
         DedupConfigError::Capacity(0)
     );
 }
+
+mod against_a_model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::VecDeque;
+
+    proptest! {
+        /// The filter answers like a FIFO list of the last N distinct keys
+        /// with their recorded outcomes.
+        #[test]
+        fn the_filter_behaves_like_a_fifo_window(
+            ops in prop::collection::vec((0u64..40, any::<bool>()), 1..500),
+        ) {
+            const N: usize = 8;
+            let mut f = filter(N as u32);
+            let mut window: VecDeque<(u64, Outcome)> = VecDeque::new();
+            for (n, answer) in ops {
+                let k = key(1, n);
+                let expected = window.iter().find(|(m, _)| *m == n).map(|(_, o)| *o);
+                match f.check_and_insert(&k) {
+                    Seen::New => {
+                        prop_assert_eq!(expected, None);
+                        if window.len() == N {
+                            window.pop_front();
+                        }
+                        window.push_back((n, Outcome::Pending));
+                    }
+                    Seen::Duplicate(o) => prop_assert_eq!(Some(o), expected),
+                }
+                if answer {
+                    let code = [b'0' + (n % 10) as u8, b'5'];
+                    let outcome = Outcome::Answered { response_code: code, auth_code: None };
+                    let in_window = window.iter_mut().find(|(m, _)| *m == n);
+                    let recorded = f.record_outcome(&k, outcome);
+                    prop_assert_eq!(recorded, in_window.is_some());
+                    if let Some(entry) = in_window {
+                        entry.1 = outcome;
+                    }
+                }
+                prop_assert_eq!(f.len(), window.len());
+            }
+        }
+    }
+}

@@ -213,3 +213,77 @@ fn ten_million_inserts_and_removes_leave_no_tombstone_build_up() {
         assert!(t.find(&key(n as u32 % 7, n)).is_none());
     }
 }
+
+mod against_a_model {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u64),
+        Remove(u64),
+        RemoveSlotOf(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct keys so that repeats, misses and full tables happen.
+        prop_oneof![
+            3 => (0u64..24).prop_map(Op::Insert),
+            2 => (0u64..24).prop_map(Op::Remove),
+            1 => (0u64..24).prop_map(Op::RemoveSlotOf),
+        ]
+    }
+
+    proptest! {
+        /// Any sequence of inserts and removals leaves the table holding
+        /// exactly what a map holding the same operations would, never more
+        /// than its capacity, each entry with its own request bytes.
+        #[test]
+        fn the_table_behaves_like_a_bounded_map(ops in prop::collection::vec(op(), 1..400)) {
+            let mut t = table(16);
+            let mut model: HashMap<u64, PendingSlot> = HashMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(n) => {
+                        let request = n.to_le_bytes();
+                        match t.insert(entry(key(1, n), n), &request) {
+                            Ok(slot) => {
+                                prop_assert!(!model.contains_key(&n));
+                                prop_assert!(model.len() < 16);
+                                prop_assert!(!model.values().any(|s| *s == slot), "slot handed out twice");
+                                model.insert(n, slot);
+                            }
+                            Err(PendingError::AlreadyPending { slot }) => {
+                                prop_assert_eq!(model.get(&n), Some(&slot));
+                            }
+                            Err(PendingError::Full { capacity }) => {
+                                prop_assert_eq!(capacity, 16);
+                                prop_assert_eq!(model.len(), 16);
+                            }
+                            Err(e) => prop_assert!(false, "unexpected {:?}", e),
+                        }
+                    }
+                    Op::Remove(n) => {
+                        let got = t.remove(&key(1, n)).map(|(s, e)| (s, e.amount));
+                        prop_assert_eq!(got, model.remove(&n).map(|s| (s, n)));
+                    }
+                    Op::RemoveSlotOf(n) => {
+                        let slot = model.remove(&n).unwrap_or(PendingSlot(15));
+                        let removed = t.remove_slot(slot);
+                        if let Some(e) = removed {
+                            // Either the modelled key or whatever the model holds there.
+                            model.retain(|_, s| *s != slot);
+                            prop_assert_eq!(e.key.issuer, ParticipantIdx(1));
+                        }
+                    }
+                }
+                prop_assert_eq!(t.len(), model.len());
+                for (n, slot) in &model {
+                    prop_assert_eq!(t.find(&key(1, *n)), Some(*slot));
+                    prop_assert_eq!(t.request(*slot), Some(&n.to_le_bytes()[..]));
+                }
+            }
+        }
+    }
+}
