@@ -196,13 +196,16 @@ impl FieldIndex {
                 Ok(value) => value,
                 Err(e) => return Err((e, contents_ok)),
             };
-            contents_ok &= match layout.check {
-                Check::Binary => true,
-                Check::Text => all_ascii(value),
-                Check::Digits => all_digits(value),
-                Check::Bcd | Check::Undefined => spec
-                    .field(n)
-                    .is_some_and(|f| check_wire_value(value, units, f).is_ok()),
+            // If-chain, most common first: cheaper than a jump table for four cases.
+            contents_ok &= if layout.check == Check::Digits {
+                all_digits(value)
+            } else if layout.check == Check::Text {
+                all_ascii(value)
+            } else if layout.check == Check::Binary {
+                true
+            } else {
+                spec.field(n)
+                    .is_some_and(|f| check_wire_value(value, units, f).is_ok())
             };
             // start + wire_len <= buf.len() <= u16::MAX, so both fit.
             self.spans[n as usize] = Span {
