@@ -109,64 +109,206 @@ impl NettingResult {
     }
 }
 
-/// Nets `entries` of window `epoch`.
-pub fn net(epoch: Epoch, entries: &[ClearingEntry]) -> NettingResult {
-    let mut rows: FxHashMap<(ParticipantId, Currency), NetRow> = FxHashMap::default();
-    let mut bilateral: FxHashMap<(ParticipantId, ParticipantId, Currency), BilateralRow> =
-        FxHashMap::default();
-    for e in entries {
-        let amount = u128::from(e.amount);
-        let payer = rows.entry((e.payer, e.currency)).or_insert_with(|| NetRow {
-            participant: e.payer,
-            currency: e.currency,
-            ..NetRow::default()
-        });
-        payer.debit += amount;
-        payer.count += 1;
-        let payee = rows.entry((e.payee, e.currency)).or_insert_with(|| NetRow {
-            participant: e.payee,
-            currency: e.currency,
-            ..NetRow::default()
-        });
-        payee.credit += amount;
-        // A participant paying itself (on-us) takes part once.
-        if e.payee != e.payer {
-            payee.count += 1;
-        }
-        let pair = bilateral
-            .entry((e.payer, e.payee, e.currency))
-            .or_insert_with(|| BilateralRow {
-                payer: e.payer,
-                payee: e.payee,
-                currency: e.currency,
-                ..BilateralRow::default()
-            });
-        pair.gross += amount;
-        pair.count += 1;
+/// Largest dense bilateral matrix (cells); beyond it a hash map is used.
+/// 16 Mi cells of 16 bytes = 256 MiB, inside the 2 GiB netting budget.
+const DENSE_MATRIX_MAX_CELLS: usize = 1 << 24;
+
+/// A 96-bit sum and a count in 16 bytes: dense matrix cells stay small so
+/// more of the matrix stays in cache, and no sum of `u64` amounts can
+/// overflow (2^32 carries).
+#[derive(Debug, Clone, Copy, Default)]
+struct Cell {
+    low: u64,
+    high: u32,
+    count: u32,
+}
+
+impl Cell {
+    #[inline]
+    fn add(&mut self, amount: u64) {
+        let (low, carry) = self.low.overflowing_add(amount);
+        self.low = low;
+        self.high += u32::from(carry);
+        self.count += 1;
     }
-    let mut rows: Vec<NetRow> = rows.into_values().collect();
-    rows.sort_unstable_by_key(|r| (r.participant, r.currency));
-    let mut bilateral: Vec<BilateralRow> = bilateral.into_values().collect();
-    bilateral.sort_unstable_by_key(|b| (b.currency, b.payer, b.payee));
-    let mut totals: FxHashMap<Currency, CurrencyTotal> = FxHashMap::default();
-    for b in &bilateral {
-        let t = totals.entry(b.currency).or_insert_with(|| CurrencyTotal {
-            currency: b.currency,
+    fn gross(&self) -> u128 {
+        (u128::from(self.high) << 64) | u128::from(self.low)
+    }
+}
+
+/// Participant numbers up to this are numbered through a direct look-up
+/// table (4 bytes each, 16 MiB at most); larger ones through a hash map.
+const DIRECT_MAX_ID: u32 = 1 << 22;
+
+const ABSENT: u32 = u32::MAX;
+
+/// Dense numbering, in sorted order, of the participants or currencies that
+/// occur in a window.
+struct Dense {
+    /// `direct[id]`: dense number, or `ABSENT`.
+    direct: Vec<u32>,
+    hashed: FxHashMap<u32, u32>,
+    keys: Vec<u32>,
+}
+
+impl Dense {
+    fn new() -> Self {
+        Dense {
+            direct: Vec::new(),
+            hashed: FxHashMap::default(),
+            keys: Vec::new(),
+        }
+    }
+    #[inline]
+    fn add(&mut self, k: u32) {
+        if k < DIRECT_MAX_ID {
+            let i = k as usize;
+            if i >= self.direct.len() {
+                self.direct.resize((i + 1).next_power_of_two(), ABSENT);
+            }
+            if self.direct[i] == ABSENT {
+                self.direct[i] = 0;
+                self.keys.push(k);
+            }
+        } else if !self.hashed.contains_key(&k) {
+            self.hashed.insert(k, 0);
+            self.keys.push(k);
+        }
+    }
+    /// Numbers the keys in sorted order, so dense order is output order.
+    fn seal(&mut self) {
+        self.keys.sort_unstable();
+        for (i, &k) in self.keys.iter().enumerate() {
+            if k < DIRECT_MAX_ID {
+                self.direct[k as usize] = i as u32;
+            } else {
+                self.hashed.insert(k, i as u32);
+            }
+        }
+    }
+    #[inline]
+    fn of(&self, k: u32) -> usize {
+        if k < DIRECT_MAX_ID {
+            self.direct[k as usize] as usize
+        } else {
+            self.hashed[&k] as usize
+        }
+    }
+}
+
+/// Nets `entries` of window `epoch`.
+///
+/// Two passes: the first numbers the participants and currencies that
+/// occur (small tables that stay in cache); the second adds every entry
+/// into dense per-account rows and a dense bilateral matrix (or a hash map
+/// when participants² × currencies is too large for a dense one).
+pub fn net(epoch: Epoch, entries: &[ClearingEntry]) -> NettingResult {
+    // Cell counts are u32: a window of 2^32 entries would need 240 GB of
+    // entries in memory, far beyond any configuration.
+    debug_assert!(entries.len() < u32::MAX as usize);
+    let mut parts = Dense::new();
+    let mut curs = Dense::new();
+    for e in entries {
+        parts.add(e.payer);
+        parts.add(e.payee);
+        curs.add(u32::from(e.currency));
+    }
+    parts.seal();
+    curs.seal();
+    let (np, nc) = (parts.keys.len(), curs.keys.len());
+    let mut rows = vec![(0u128, 0u128, 0u64); np * nc];
+    let dense = np * np * nc <= DENSE_MATRIX_MAX_CELLS;
+    let mut matrix = if dense {
+        vec![Cell::default(); np * np * nc]
+    } else {
+        Vec::new()
+    };
+    let mut sparse: FxHashMap<(u32, u32, u32), Cell> = FxHashMap::default();
+    for e in entries {
+        let (c, payer, payee) = (
+            curs.of(u32::from(e.currency)),
+            parts.of(e.payer),
+            parts.of(e.payee),
+        );
+        let amount = u128::from(e.amount);
+        let r = &mut rows[c * np + payer];
+        r.0 += amount;
+        r.2 += 1;
+        let r = &mut rows[c * np + payee];
+        r.1 += amount;
+        // A participant paying itself (on-us) takes part once.
+        if payee != payer {
+            r.2 += 1;
+        }
+        if dense {
+            matrix[(c * np + payer) * np + payee].add(e.amount);
+        } else {
+            sparse
+                .entry((c as u32, payer as u32, payee as u32))
+                .or_default()
+                .add(e.amount);
+        }
+    }
+    let mut net_rows = Vec::new();
+    let mut totals: Vec<CurrencyTotal> = curs
+        .keys
+        .iter()
+        .map(|&currency| CurrencyTotal {
+            currency: currency as Currency,
             ..CurrencyTotal::default()
-        });
+        })
+        .collect();
+    // Output order (participant, currency): participants outer.
+    for (p, &participant) in parts.keys.iter().enumerate() {
+        for (c, &currency) in curs.keys.iter().enumerate() {
+            let (debit, credit, count) = rows[c * np + p];
+            if count == 0 {
+                continue;
+            }
+            let row = NetRow {
+                participant,
+                currency: currency as Currency,
+                debit,
+                credit,
+                count,
+            };
+            totals[c].net_sum += row.net();
+            net_rows.push(row);
+        }
+    }
+    let bilateral_row = |c: usize, payer: usize, payee: usize, cell: &Cell| BilateralRow {
+        payer: parts.keys[payer],
+        payee: parts.keys[payee],
+        currency: curs.keys[c] as Currency,
+        gross: cell.gross(),
+        count: u64::from(cell.count),
+    };
+    let mut bilateral = Vec::new();
+    if dense {
+        for (i, cell) in matrix.iter().enumerate().filter(|(_, cell)| cell.count > 0) {
+            let (c, payer, payee) = (i / (np * np), (i / np) % np, i % np);
+            bilateral.push(bilateral_row(c, payer, payee, cell));
+        }
+    } else {
+        let mut cells: Vec<_> = sparse.into_iter().collect();
+        cells.sort_unstable_by_key(|(k, _)| *k);
+        for ((c, payer, payee), cell) in &cells {
+            bilateral.push(bilateral_row(
+                *c as usize,
+                *payer as usize,
+                *payee as usize,
+                cell,
+            ));
+        }
+    }
+    for b in &bilateral {
+        let t = &mut totals[curs.of(u32::from(b.currency))];
         t.gross += b.gross;
         t.count += b.count;
     }
-    for r in &rows {
-        if let Some(t) = totals.get_mut(&r.currency) {
-            t.net_sum += r.net();
-        }
-    }
-    let mut totals: Vec<CurrencyTotal> = totals.into_values().collect();
-    totals.sort_unstable_by_key(|t| t.currency);
     NettingResult {
         epoch,
-        rows,
+        rows: net_rows,
         bilateral,
         totals,
         transactions: entries.len() as u64,

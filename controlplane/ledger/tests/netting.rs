@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ledger::{net, ClearingEntry, EntryKind, TxnKey};
+use ledger::{net, BilateralRow, ClearingEntry, EntryKind, NetRow, TxnKey};
 use proptest::prelude::*;
 
 fn entry(n: u32, payer: u32, payee: u32, currency: u16, amount: u64) -> ClearingEntry {
@@ -37,6 +37,64 @@ fn entries() -> impl Strategy<Value = Vec<ClearingEntry>> {
             .map(|(n, (payer, payee, cur, amount))| entry(n as u32, payer, payee, cur, amount))
             .collect()
     })
+}
+
+/// A plain reference netting: ordered maps, no tricks.
+fn reference(es: &[ClearingEntry]) -> (Vec<NetRow>, Vec<BilateralRow>) {
+    let mut rows: BTreeMap<(u32, u16), NetRow> = BTreeMap::new();
+    let mut pairs: BTreeMap<(u16, u32, u32), BilateralRow> = BTreeMap::new();
+    for e in es {
+        let amount = u128::from(e.amount);
+        let p = rows.entry((e.payer, e.currency)).or_insert(NetRow {
+            participant: e.payer,
+            currency: e.currency,
+            ..NetRow::default()
+        });
+        p.debit += amount;
+        p.count += 1;
+        let q = rows.entry((e.payee, e.currency)).or_insert(NetRow {
+            participant: e.payee,
+            currency: e.currency,
+            ..NetRow::default()
+        });
+        q.credit += amount;
+        if e.payee != e.payer {
+            q.count += 1;
+        }
+        let b = pairs
+            .entry((e.currency, e.payer, e.payee))
+            .or_insert(BilateralRow {
+                payer: e.payer,
+                payee: e.payee,
+                currency: e.currency,
+                ..BilateralRow::default()
+            });
+        b.gross += amount;
+        b.count += 1;
+    }
+    (rows.into_values().collect(), pairs.into_values().collect())
+}
+
+/// Participant numbers from both look-up paths: small ones (direct table)
+/// and ones beyond 2^22 (hashed).
+fn participant() -> impl Strategy<Value = u32> {
+    prop_oneof![0u32..12, (1u32 << 22)..(1u32 << 22) + 5, Just(u32::MAX)]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn netting_matches_a_plain_reference_for_any_participant_numbers(
+        v in prop::collection::vec((participant(), participant(), prop::sample::select(vec![978u16, 840]), any::<u64>()), 0..200)
+    ) {
+        let es: Vec<_> = v.into_iter().enumerate().map(|(n, (a, b, c, x))| entry(n as u32, a, b, c, x)).collect();
+        let r = net(1, &es);
+        let (rows, pairs) = reference(&es);
+        prop_assert_eq!(&r.rows, &rows);
+        prop_assert_eq!(&r.bilateral, &pairs);
+        prop_assert!(r.zero_sum());
+    }
 }
 
 proptest! {
@@ -116,6 +174,34 @@ fn a_three_party_window_nets_as_worked_out_by_hand() {
     assert_eq!((ab.gross, ab.count), (120, 2));
     assert_eq!(r.totals[0].gross, 200);
     assert_eq!(r.totals[0].net_sum, 0);
+}
+
+#[test]
+fn a_window_too_wide_for_a_dense_matrix_nets_the_same_as_the_reference() {
+    // 2,400 participants x 3 currencies: 17.3 M matrix cells, past the
+    // dense limit, so the bilateral matrix is a hash map.
+    let mut es = Vec::new();
+    let mut s = 7u64;
+    for n in 0..60_000u32 {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        let payer = (s % 2_400) as u32;
+        let payee = ((s >> 16) % 2_400) as u32;
+        let cur = [978, 840, 826][(s >> 40) as usize % 3];
+        es.push(entry(n, payer, payee, cur, s >> 20));
+    }
+    // Make sure every participant and currency occurs.
+    for p in 0..2_400u32 {
+        for cur in [978, 840, 826] {
+            es.push(entry(1_000_000 + p, p, (p + 1) % 2_400, cur, 1));
+        }
+    }
+    let r = net(2, &es);
+    let (rows, pairs) = reference(&es);
+    assert_eq!(r.rows, rows);
+    assert_eq!(r.bilateral, pairs);
+    assert!(r.zero_sum());
 }
 
 #[test]
