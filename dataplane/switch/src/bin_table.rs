@@ -7,15 +7,15 @@
 //! prefixes) is out of cache. Instead:
 //!
 //! * The 19-digit key space is cut into 10⁶ buckets by the first 6 digits
-//!   (the classic BIN). `first[bucket]` is one `u64`: either the final answer
+//!   (the classic BIN). `first[bucket]` is one `u32`: either the final answer
 //!   (no prefix longer than 6 digits starts in this bucket — the common case,
 //!   one memory access), or a range into `tails`.
 //! * Every prefix is an interval of 19-digit numbers, and prefix intervals
 //!   nest (they never partly overlap). At build time the nested intervals are
 //!   flattened into disjoint segments, each carrying its innermost (longest)
 //!   prefix. Within a bucket the segments are sorted by their start, so the
-//!   longest match is a binary search over a few consecutive 16-byte entries
-//!   (usually within one or two cache lines).
+//!   longest match is a binary search over a few consecutive 8-byte entries
+//!   (start, length and target packed; usually one cache line).
 //! * A PAN shorter than the matched prefix cannot match it (a 17-digit prefix
 //!   never matches a 16-digit PAN): the lookup then climbs the prefix's
 //!   `parent` links to the longest enclosing prefix that fits, at most 17
@@ -25,7 +25,9 @@
 //! bounded binary search otherwise, independent of how many lengths are used.
 //! The table is immutable once built: the control plane builds a new one and
 //! publishes it with the route snapshot (see `routes`). Memory: 8 MB for the
-//! first level, plus 16 bytes per tail segment and 12 bytes per prefix.
+//! first level (small enough to stay in a 32 MB L3 under load), plus 12 bytes
+//! per tail segment and 12 bytes per prefix. The packing limits BIN targets
+//! to participant indices up to [`MAX_TARGET`] (32,766).
 
 use crate::ParticipantIdx;
 use thiserror::Error;
@@ -45,9 +47,20 @@ pub const MAX_PREFIXES: usize = 1 << 26;
 const HEAD_DIGITS: usize = 6;
 const BUCKETS: usize = 1_000_000;
 const TAIL_SPAN: u64 = 10_000_000_000_000; // 10^13
+/// Node index meaning "no prefix".
 const NONE: u32 = u32::MAX;
-const DIRECT: u64 = 1 << 63;
-const TAIL_START_MASK: u64 = (1 << 56) - 1;
+/// Largest participant index a BIN prefix may route to: targets are packed
+/// into 15 bits of a tail entry, the all-ones value meaning "no route".
+pub const MAX_TARGET: u32 = (1 << 15) - 2;
+const NO_TARGET: u32 = (1 << 15) - 1;
+/// First-level flag: the entry is the answer, not a range into `tails`.
+const DIRECT: u32 = 1 << 31;
+// A tail entry is one u64: start within the bucket (13 digits < 2^44),
+// innermost prefix length (5 bits), target (15 bits).
+const TAIL_START_BITS: u32 = 44;
+const TAIL_START_MASK: u64 = (1 << TAIL_START_BITS) - 1;
+const TAIL_LEN_SHIFT: u32 = TAIL_START_BITS;
+const TAIL_TARGET_SHIFT: u32 = TAIL_START_BITS + 5;
 
 /// Why a prefix was refused while building a table.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -58,8 +71,8 @@ pub enum BinTableError {
         "BIN prefix row {row}: {len} digits is outside 2..=19; shorten or lengthen the prefix"
     )]
     Length { row: usize, len: usize },
-    #[error("BIN prefix row {row}: participant index {target} is reserved; use an index below {max}", max = u32::MAX)]
-    TargetReserved { row: usize, target: u32 },
+    #[error("BIN prefix row {row}: participant index {target} is above {max}, the most a BIN table can route to", max = MAX_TARGET)]
+    TargetTooLarge { row: usize, target: u32 },
     #[error("BIN prefix {prefix} is listed twice, routed to participant {first} and to {second}; keep one row")]
     Conflict {
         prefix: String,
@@ -141,8 +154,8 @@ impl BinTableBuilder {
                 len: prefix.len(),
             });
         }
-        if target.0 == NONE {
-            return Err(BinTableError::TargetReserved {
+        if target.0 > MAX_TARGET {
+            return Err(BinTableError::TargetTooLarge {
                 row,
                 target: target.0,
             });
@@ -170,11 +183,12 @@ impl BinTableBuilder {
         self.rows.sort_unstable_by_key(|r| (r.lo, r.len));
         let rows = dedup_rows(self.rows)?;
         let (nodes, segments) = flatten(&rows);
-        let (first, tails) = split_into_buckets(&nodes, &segments);
+        let (first, tails, tail_nodes) = split_into_buckets(&nodes, &segments);
         let max_prefix_len = rows.iter().map(|r| r.len).max().unwrap_or(0);
         Ok(BinTable {
             first,
             tails,
+            tail_nodes,
             nodes,
             max_prefix_len,
         })
@@ -262,37 +276,37 @@ fn emit(segments: &mut Vec<(u64, u32)>, start: u64, node: u32) {
     }
 }
 
-/// A segment inside one bucket: its start within the bucket (13 digits) with
-/// the innermost prefix's length in the top byte, its target and node.
-#[derive(Clone, Copy, Debug)]
-struct Tail {
-    start_len: u64,
-    target: u32,
-    node: u32,
+/// A segment inside one bucket, packed into one `u64`: its start within the
+/// bucket (the 13 digits after the first 6), the innermost prefix's length
+/// and target. 8 bytes, so a bucket's segments usually share a cache line.
+#[inline(always)]
+fn tail_start(t: u64) -> u64 {
+    t & TAIL_START_MASK
+}
+#[inline(always)]
+fn tail_len(t: u64) -> usize {
+    ((t >> TAIL_LEN_SHIFT) & 0x1f) as usize
+}
+#[inline(always)]
+fn tail_target(t: u64) -> u32 {
+    (t >> TAIL_TARGET_SHIFT) as u32
 }
 
-impl Tail {
-    #[inline(always)]
-    fn start(&self) -> u64 {
-        self.start_len & TAIL_START_MASK
-    }
-    #[inline(always)]
-    fn len(&self) -> usize {
-        (self.start_len >> 56) as usize
-    }
-}
-
-fn split_into_buckets(nodes: &[Node], segments: &[(u64, u32)]) -> (Vec<u64>, Vec<Tail>) {
+/// The first level (one `u32` per bucket), the tails (a count header then
+/// the segments, per bucket with long prefixes) and, beside each tail, the
+/// node of its innermost prefix for the parent climb.
+fn split_into_buckets(nodes: &[Node], segments: &[(u64, u32)]) -> (Vec<u32>, Vec<u64>, Vec<u32>) {
     let target_of = |n: u32| {
         if n == NONE {
-            NONE
+            NO_TARGET
         } else {
             nodes[n as usize].target
         }
     };
     let len_of = |n: u32| if n == NONE { 0 } else { nodes[n as usize].len };
-    let mut first = vec![0u64; BUCKETS];
-    let mut tails = Vec::with_capacity(segments.len() + segments.len() / 2);
+    let mut first = vec![0u32; BUCKETS];
+    let mut tails = Vec::with_capacity(2 * segments.len());
+    let mut tail_nodes = Vec::with_capacity(2 * segments.len());
     let mut s = 0usize; // segment covering the current bucket's start
     for (bucket, entry) in first.iter_mut().enumerate() {
         let lo = bucket as u64 * TAIL_SPAN;
@@ -307,32 +321,37 @@ fn split_into_buckets(nodes: &[Node], segments: &[(u64, u32)]) -> (Vec<u64>, Vec
         if end == s + 1 {
             // One prefix (of at most 6 digits) or none covers the bucket.
             debug_assert!(len_of(segments[s].1) as usize <= HEAD_DIGITS);
-            *entry = DIRECT | u64::from(target_of(segments[s].1));
+            *entry = DIRECT | target_of(segments[s].1);
         } else {
-            let start = tails.len() as u64;
-            let count = (end - s) as u64;
-            debug_assert!(start < 1 << 32 && count < 1 << 31);
+            let start = tails.len();
+            assert!(start < DIRECT as usize, "BIN tails exceed 2^31 entries");
+            *entry = start as u32;
+            tails.push((end - s) as u64); // header: segment count
+            tail_nodes.push(NONE);
             for (k, &(seg_start, node)) in segments[s..end].iter().enumerate() {
                 let offset = if k == 0 { 0 } else { seg_start - lo };
-                tails.push(Tail {
-                    start_len: offset | (u64::from(len_of(node)) << 56),
-                    target: target_of(node),
-                    node,
-                });
+                debug_assert!(offset < TAIL_SPAN);
+                tails.push(
+                    offset
+                        | (u64::from(len_of(node)) << TAIL_LEN_SHIFT)
+                        | (u64::from(target_of(node)) << TAIL_TARGET_SHIFT),
+                );
+                tail_nodes.push(node);
             }
-            *entry = start | (count << 32);
             s = end - 1;
         }
     }
     tails.shrink_to_fit();
-    (first, tails)
+    tail_nodes.shrink_to_fit();
+    (first, tails, tail_nodes)
 }
 
 /// Immutable longest-prefix map from PAN to issuer participant.
 #[derive(Debug)]
 pub struct BinTable {
-    first: Vec<u64>,
-    tails: Vec<Tail>,
+    first: Vec<u32>,
+    tails: Vec<u64>,
+    tail_nodes: Vec<u32>,
     nodes: Vec<Node>,
     max_prefix_len: u8,
 }
@@ -427,7 +446,7 @@ impl BinTable {
                     Err(e) => out[i] = Err(e),
                 }
             }
-            let mut entries = [DIRECT | u64::from(NONE); BURST];
+            let mut entries = [DIRECT | NO_TARGET; BURST];
             for i in 0..m {
                 if keys[i].len != 0 {
                     entries[i] = self.first[keys[i].head as usize];
@@ -436,7 +455,7 @@ impl BinTable {
             let mut touch = 0u64;
             for &entry in &entries[..m] {
                 if entry & DIRECT == 0 {
-                    touch ^= self.tails[(entry & 0xffff_ffff) as usize].start_len;
+                    touch ^= self.tails[entry as usize + 1];
                 }
             }
             std::hint::black_box(touch);
@@ -449,22 +468,24 @@ impl BinTable {
     }
 
     #[inline(always)]
-    fn resolve(&self, entry: u64, key: PanKey) -> Option<ParticipantIdx> {
+    fn resolve(&self, entry: u32, key: PanKey) -> Option<ParticipantIdx> {
         if entry & DIRECT != 0 {
-            return target(entry as u32);
+            return target(entry & !DIRECT);
         }
-        let start = (entry & 0xffff_ffff) as usize;
-        let count = ((entry >> 32) & 0x7fff_ffff) as usize;
+        let start = entry as usize + 1;
+        let count = self.tails[entry as usize] as usize;
         let segs = &self.tails[start..start + count];
-        debug_assert!(count >= 2 && segs[0].start() == 0);
+        debug_assert!(count >= 2 && tail_start(segs[0]) == 0);
         // segs[0] starts at 0, so at least one segment starts at or before
         // the key and the index below is never negative.
-        let i = segs.partition_point(|t| t.start() <= key.tail) - 1;
+        let i = segs.partition_point(|&t| tail_start(t) <= key.tail) - 1;
         let seg = segs[i];
-        if seg.len() <= usize::from(key.len) {
-            return target(seg.target);
+        if tail_len(seg) <= usize::from(key.len) {
+            return target(tail_target(seg));
         }
-        Some(ParticipantIdx(self.climb(seg.node, key.len)?))
+        Some(ParticipantIdx(
+            self.climb(self.tail_nodes[start + i], key.len)?,
+        ))
     }
 
     /// The target of the longest ancestor of `node` no longer than `len`.
@@ -507,13 +528,14 @@ impl BinTable {
 
     /// Bytes held by the table's arrays.
     pub fn memory_bytes(&self) -> usize {
-        self.first.len() * std::mem::size_of::<u64>()
-            + self.tails.len() * std::mem::size_of::<Tail>()
+        self.first.len() * std::mem::size_of::<u32>()
+            + self.tails.len() * std::mem::size_of::<u64>()
+            + self.tail_nodes.len() * std::mem::size_of::<u32>()
             + self.nodes.len() * std::mem::size_of::<Node>()
     }
 }
 
 #[inline(always)]
 fn target(raw: u32) -> Option<ParticipantIdx> {
-    (raw != NONE).then_some(ParticipantIdx(raw))
+    (raw != NO_TARGET).then_some(ParticipantIdx(raw))
 }

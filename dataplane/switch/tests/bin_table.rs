@@ -96,9 +96,11 @@ fn the_builder_refuses_bad_prefixes_and_says_which_row() {
             byte: b'a'
         })
     );
+    b.insert(b"43", ParticipantIdx(switch::bin_table::MAX_TARGET))
+        .unwrap();
     assert!(matches!(
-        b.insert(b"42", ParticipantIdx(u32::MAX)),
-        Err(BinTableError::TargetReserved { row: 1, .. })
+        b.insert(b"42", ParticipantIdx(switch::bin_table::MAX_TARGET + 1)),
+        Err(BinTableError::TargetTooLarge { row: 2, .. })
     ));
 }
 
@@ -222,4 +224,13 @@ fn non_digit_bytes_anywhere_in_the_pan_are_reported_at_their_offset() {
             assert_eq!(t.lookup(&pan), Err(PanError::NonDigit { offset }));
         }
     }
+}
+
+#[test]
+fn the_largest_routable_participant_index_routes_and_is_not_mistaken_for_no_route() {
+    let max = switch::bin_table::MAX_TARGET;
+    let t = table(&[("43", max), ("4312345678", max - 1), ("44", 0)]);
+    assert_eq!(route(&t, "4399999999999999"), Some(max));
+    assert_eq!(route(&t, "4312345678999999"), Some(max - 1));
+    assert_eq!(route(&t, "4400000000000000"), Some(0));
 }
