@@ -231,7 +231,7 @@ impl TimerWheel {
                 self.cursor
             };
             while node != NIL {
-                if fired == self.max_expirations || visits == self.max_visits {
+                if fired >= self.max_expirations || visits >= self.max_visits {
                     self.cursor = node;
                     return Expired {
                         fired,
