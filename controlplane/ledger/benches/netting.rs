@@ -61,7 +61,7 @@ fn main() {
                 },
                 payer,
                 payee,
-                amount: 1 + (r >> 40) % 100_000_00,
+                amount: 1 + (r >> 40) % 10_000_000,
                 currency: CURRENCIES[(r >> 60) as usize % 3],
                 kind: EntryKind::Financial,
             }

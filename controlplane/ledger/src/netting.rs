@@ -170,8 +170,8 @@ impl Dense {
                 self.direct[i] = 0;
                 self.keys.push(k);
             }
-        } else if !self.hashed.contains_key(&k) {
-            self.hashed.insert(k, 0);
+        } else if let std::collections::hash_map::Entry::Vacant(v) = self.hashed.entry(k) {
+            v.insert(0);
             self.keys.push(k);
         }
     }

@@ -276,10 +276,10 @@ fn under_concurrent_debits_and_refills_the_account_is_never_over_committed() {
                 let a = ledger.account(A).unwrap();
                 min_available = min_available.min(a.available());
                 seq += 1;
-                if seq % 64 == 0 {
+                if seq & 63 == 0 {
                     refiller.refill(&ledger).unwrap();
                 }
-                if seq % 1024 == 0 {
+                if seq & 1023 == 0 {
                     apply_all(
                         &mut ledger,
                         1,

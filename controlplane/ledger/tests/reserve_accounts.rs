@@ -189,7 +189,10 @@ fn limits_decline_with_61_before_funds_are_looked_at() {
     }
 }
 
-fn state(ledger: &Ledger, p: u32) -> (i128, i128, i128, i128) {
+/// (reserve, position, holds, available)
+type Balances = (i128, i128, i128, i128);
+
+fn state(ledger: &Ledger, p: u32) -> Balances {
     let a = ledger
         .account(AccountKey::new(p, EUR))
         .copied()
@@ -201,7 +204,7 @@ fn state(ledger: &Ledger, p: u32) -> (i128, i128, i128, i128) {
 fn a_day_of_operations_moves_reserve_position_and_holds_as_specified() {
     let mut l = Ledger::new();
     // (step, records, payer (reserve, position, holds, available), payee position)
-    let steps: Vec<(&str, Vec<_>, (i128, i128, i128, i128), i128)> = vec![
+    let steps: Vec<(&str, Vec<_>, Balances, i128)> = vec![
         (
             "deposit 1000",
             vec![deposit(ACQ, EUR, 1_000, 1)],
