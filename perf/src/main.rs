@@ -609,6 +609,7 @@ fn run_generator(a: RunArgs) -> Result<()> {
                     let t = ctx.trial(side, &label, &mut pacer, Some(secs))?;
                     let step = Step {
                         rate,
+                        offered: (rate as f64 * t.send_seconds) as u64,
                         sent: t.counters.sent,
                         lost: t.counters.lost,
                     };
@@ -616,7 +617,7 @@ fn run_generator(a: RunArgs) -> Result<()> {
                         Some((r, _)) => rate > *r,
                         None => true,
                     };
-                    if step.loss() <= plan.loss_limit && better {
+                    if step.passes(&plan) && better {
                         best = Some((rate, t));
                     }
                     Ok(step)
@@ -624,7 +625,11 @@ fn run_generator(a: RunArgs) -> Result<()> {
                 pdrs.push(PdrSummary {
                     side: side.name.into(),
                     rate: pdr.rate,
-                    steps: pdr.steps.iter().map(|s| (s.rate, s.sent, s.lost)).collect(),
+                    steps: pdr
+                        .steps
+                        .iter()
+                        .map(|s| (s.rate, s.offered, s.sent, s.lost))
+                        .collect(),
                 });
                 if let Some((rate, t)) = best {
                     runs.push(RunSummary::new(side.name, rep, Some(rate), None, &t));

@@ -112,7 +112,8 @@ impl RunSummary {
 pub struct PdrSummary {
     pub side: String,
     pub rate: Option<u64>,
-    pub steps: Vec<(u64, u64, u64)>,
+    /// (rate, offered, sent, lost) per trial, in search order.
+    pub steps: Vec<(u64, u64, u64, u64)>,
 }
 
 /// The whole report.

@@ -16,6 +16,10 @@ pub struct SweepPlan {
     pub precision: f64,
     /// Largest unanswered share that passes (1e-4 = 0.01%).
     pub loss_limit: f64,
+    /// A trial also fails when the generator got out less than this share
+    /// of what the rate asked for (memif and NICs push back instead of
+    /// dropping, so an overloaded target shows as a shortfall, not a loss).
+    pub min_sent_share: f64,
     pub max_trials: u32,
 }
 
@@ -27,6 +31,7 @@ impl Default for SweepPlan {
             max: 100_000_000,
             precision: 0.05,
             loss_limit: 1e-4,
+            min_sent_share: 0.97,
             max_trials: 14,
         }
     }
@@ -36,11 +41,19 @@ impl Default for SweepPlan {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Step {
     pub rate: u64,
+    /// Requests the rate asked for over the trial (rate x seconds).
+    pub offered: u64,
     pub sent: u64,
     pub lost: u64,
 }
 
 impl Step {
+    /// Whether this trial passes under `plan`.
+    pub fn passes(&self, plan: &SweepPlan) -> bool {
+        self.loss() <= plan.loss_limit
+            && self.sent as f64 >= self.offered as f64 * plan.min_sent_share
+    }
+
     pub fn loss(&self) -> f64 {
         if self.sent == 0 {
             1.0
@@ -70,7 +83,7 @@ pub fn find_pdr<E>(
     for _ in 0..plan.max_trials {
         let step = trial(rate)?;
         steps.push(step);
-        if step.loss() <= plan.loss_limit {
+        if step.passes(plan) {
             pass = Some(pass.map_or(rate, |p| p.max(rate)));
         } else {
             fail = Some(fail.map_or(rate, |f| f.min(rate)));
@@ -101,7 +114,12 @@ mod tests {
         move |rate| {
             let sent = rate;
             let lost = if rate > capacity { rate / 100 } else { 0 };
-            Ok(Step { rate, sent, lost })
+            Ok(Step {
+                rate,
+                offered: rate,
+                sent,
+                lost,
+            })
         }
     }
 
@@ -137,33 +155,40 @@ mod tests {
 
     #[test]
     fn a_loss_at_the_limit_passes_and_just_above_fails() {
-        assert!(
-            Step {
-                rate: 1,
-                sent: 10_000,
-                lost: 1
-            }
-            .loss()
-                <= 1e-4
-        );
-        assert!(
-            Step {
-                rate: 1,
-                sent: 10_000,
-                lost: 2
-            }
-            .loss()
-                > 1e-4
-        );
-        assert_eq!(
-            Step {
-                rate: 1,
-                sent: 0,
-                lost: 0
-            }
-            .loss(),
-            1.0,
-            "nothing sent is no pass"
-        );
+        let plan = SweepPlan::default();
+        let step = |sent, lost| Step {
+            rate: 1,
+            offered: 10_000,
+            sent,
+            lost,
+        };
+        assert!(step(10_000, 1).passes(&plan));
+        assert!(!step(10_000, 2).passes(&plan));
+        assert!(!step(0, 0).passes(&plan), "nothing sent is no pass");
+    }
+
+    #[test]
+    fn a_generator_or_target_that_cannot_keep_up_fails_without_loss() {
+        let plan = SweepPlan::default();
+        let step = |sent| Step {
+            rate: 1,
+            offered: 10_000,
+            sent,
+            lost: 0,
+        };
+        assert!(step(9_700).passes(&plan));
+        assert!(!step(9_699).passes(&plan));
+        // Pushed back above 200k/s: sends at most that much, never loses.
+        let pushback = |rate: u64| -> Result<Step, ()> {
+            Ok(Step {
+                rate,
+                offered: rate,
+                sent: rate.min(200_000),
+                lost: 0,
+            })
+        };
+        let pdr = find_pdr(&plan, pushback).unwrap();
+        let r = pdr.rate.unwrap();
+        assert!((190_000..=206_185).contains(&r), "{r}");
     }
 }
