@@ -1,0 +1,159 @@
+//! What the control plane reads from and writes to the rest of the daemon,
+//! as traits, so the API and metrics run the same against clearwayd and
+//! against the in-memory fakes of [`crate::testkit`].
+//!
+//! Every method is called on the API thread, never on an lcore, and may
+//! take a lock or read atomics; none may block for long (a scrape calls
+//! several of them).
+
+use crate::types::{
+    Account, CutoffOutcome, LcoreStatus, LimitChange, PortStatus, ReserveChange, SettlementFiles,
+    WindowDetail, WindowSummary,
+};
+use serde::Serialize;
+use switch::counters::CounterSnapshot;
+use thiserror::Error;
+
+/// The daemon's live state: ports, lcores, switch counters.
+pub trait StatusSource: Send + Sync {
+    /// Switch counters summed over lcores (`LcoreCounters::sum`).
+    fn counters(&self) -> CounterSnapshot;
+    /// Every port with its basic stats and xstats.
+    fn ports(&self) -> Vec<PortStatus>;
+    /// Every worker lcore's poll counts.
+    fn lcores(&self) -> Vec<LcoreStatus>;
+    /// Request-to-response latency, if the daemon measures it.
+    fn latency(&self) -> Option<LatencyHistogram> {
+        None
+    }
+}
+
+/// A cumulative latency histogram (Prometheus semantics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyHistogram {
+    /// (upper bound in seconds, observations ≤ bound), ascending bounds,
+    /// cumulative counts; the `+Inf` bucket is `count`.
+    pub buckets: Vec<(f64, u64)>,
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+/// The journal's figures (mirrors `journal::JournalStats` plus lag).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JournalFigures {
+    /// Records appended but not yet durable.
+    pub lag_records: u64,
+    pub records: u64,
+    pub bytes: u64,
+    pub syncs: u64,
+    /// Total time inside `fdatasync`.
+    pub sync_seconds: f64,
+    /// Whether the journal has failed (disk full, fsync error).
+    pub failed: bool,
+}
+
+pub trait JournalSource: Send + Sync {
+    fn figures(&self) -> JournalFigures;
+}
+
+/// Why a money-state operation was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MoneyError {
+    #[error("{what} not found; list them with `clearctl {list}`")]
+    NotFound { what: String, list: &'static str },
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// Reserve accounts, clearing windows and settlement (the ledger). The lead
+/// implements it over `ledger`; each change must be journaled before it
+/// returns `Ok`.
+pub trait MoneyState: Send + Sync {
+    fn accounts(&self) -> Result<Vec<Account>, MoneyError>;
+    /// All accounts of `participant` (one per currency).
+    fn account(&self, participant: &str) -> Result<Vec<Account>, MoneyError>;
+    fn deposit(&self, participant: &str, change: &ReserveChange) -> Result<Account, MoneyError>;
+    fn withdraw(&self, participant: &str, change: &ReserveChange) -> Result<Account, MoneyError>;
+    fn set_limit(&self, participant: &str, change: &LimitChange) -> Result<Account, MoneyError>;
+    /// Windows, newest first.
+    fn windows(&self) -> Result<Vec<WindowSummary>, MoneyError>;
+    fn window(&self, number: u64) -> Result<WindowDetail, MoneyError>;
+    /// The open window.
+    fn current_window(&self) -> Option<WindowSummary>;
+    /// Closes the open window now, nets and settles it.
+    fn cutoff(&self) -> Result<CutoffOutcome, MoneyError>;
+    /// The settlement files of a closed window (byte-identical on re-runs).
+    fn settlement_files(&self, window: u64) -> Result<SettlementFiles, MoneyError>;
+    /// Duration of the last cutoff (flip to settled), for metrics.
+    fn last_cutoff_seconds(&self) -> Option<f64>;
+}
+
+/// A configuration change, journaled before it is published.
+///
+/// [`Change::encode`] gives the record payload (compact JSON, at most
+/// [`MAX_CHANGE_LEN`] bytes: one journal record). A route import is too big
+/// for a record; it is journaled as its row count and CRC32C, and the table
+/// itself is written to the control plane's state file before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change<'a> {
+    ParticipantAdded {
+        spec: &'a crate::types::ParticipantSpec,
+    },
+    ParticipantUpdated {
+        spec: &'a crate::types::ParticipantSpec,
+        revision: u64,
+    },
+    ParticipantSuspended {
+        id: &'a str,
+    },
+    ParticipantResumed {
+        id: &'a str,
+    },
+    RouteAdded {
+        prefix: &'a str,
+        participant: &'a str,
+    },
+    RouteDeleted {
+        prefix: &'a str,
+    },
+    RoutesReplaced {
+        rows: u64,
+        crc32c: u32,
+    },
+}
+
+/// Largest encoded change (the journal's record payload limit).
+pub const MAX_CHANGE_LEN: usize = 1024;
+
+impl Change<'_> {
+    /// The journal payload: compact JSON.
+    pub fn encode(&self) -> Result<Vec<u8>, ChangeLogError> {
+        let bytes = serde_json::to_vec(self).map_err(|e| ChangeLogError::Encode(e.to_string()))?;
+        if bytes.len() > MAX_CHANGE_LEN {
+            return Err(ChangeLogError::TooLarge { len: bytes.len() });
+        }
+        Ok(bytes)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ChangeLogError {
+    #[error("change is {len} bytes encoded, over the journal's {MAX_CHANGE_LEN}-byte record; use fewer sources or institution ids per participant")]
+    TooLarge { len: usize },
+    #[error("cannot encode the change: {0}")]
+    Encode(String),
+    #[error("journal refused the change: {0}; check the journal disk, nothing was applied")]
+    Journal(String),
+}
+
+/// Where configuration changes are journaled (the daemon appends
+/// `MoneyRecord::ParticipantChange(change.encode()?)` and waits for it to be
+/// durable). A change is published only after `record` returned `Ok`.
+pub trait ChangeLog: Send + Sync {
+    fn record(&self, change: &Change<'_>) -> Result<(), ChangeLogError>;
+}
