@@ -18,6 +18,7 @@
 //! **payee** and its position falls (it is owed). A reversal moves the same
 //! amount back. See the crate documentation for the card-scheme caveat.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 
 use journal::money::{
@@ -143,13 +144,13 @@ pub enum CommandError {
 /// state that wrote the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
-    accounts: BTreeMap<AccountKey, ReserveAccount>,
+    accounts: FxHashMap<AccountKey, ReserveAccount>,
     txns: FxHashMap<TxnKey, TxnState>,
     expiries: BTreeSet<(u64, TxnKey)>,
     movements: FxHashSet<(ParticipantId, u64)>,
     open_epoch: Epoch,
     windows: BTreeMap<Epoch, Window>,
-    escrow_resolved: BTreeMap<(AccountKey, u16), u128>,
+    escrow_resolved: FxHashMap<(AccountKey, u16), u128>,
     business_day: Option<u64>,
     last_lsn: u64,
     late_entries: u64,
@@ -165,13 +166,13 @@ impl Ledger {
     /// An empty ledger with window [`FIRST_EPOCH`] open.
     pub fn new() -> Ledger {
         Ledger {
-            accounts: BTreeMap::new(),
+            accounts: FxHashMap::default(),
             txns: FxHashMap::default(),
             expiries: BTreeSet::new(),
             movements: FxHashSet::default(),
             open_epoch: FIRST_EPOCH,
             windows: BTreeMap::new(),
-            escrow_resolved: BTreeMap::new(),
+            escrow_resolved: FxHashMap::default(),
             business_day: None,
             last_lsn: 0,
             late_entries: 0,
@@ -186,7 +187,9 @@ impl Ledger {
 
     /// Every account, sorted by (participant, currency).
     pub fn accounts(&self) -> impl Iterator<Item = (&AccountKey, &ReserveAccount)> {
-        self.accounts.iter()
+        let mut all: Vec<_> = self.accounts.iter().collect();
+        all.sort_unstable_by_key(|(k, _)| **k);
+        all.into_iter()
     }
 
     pub fn transaction(&self, key: &TxnKey) -> Option<&TxnState> {
@@ -459,8 +462,15 @@ impl Ledger {
         if consumed_escrow {
             self.resolve_escrow(meta, payer, a.amount);
         }
-        if self.txns.contains_key(&key) {
-            return Applied::Duplicate;
+        match self.txns.entry(key) {
+            Entry::Occupied(_) => return Applied::Duplicate,
+            Entry::Vacant(v) => {
+                v.insert(TxnState::Posted {
+                    payee: a.issuer,
+                    currency: a.currency,
+                    amount: a.amount,
+                });
+            }
         }
         if consumed_escrow {
             self.acct(a.originator, a.currency).daily_used += u128::from(a.amount);
@@ -481,36 +491,27 @@ impl Ledger {
                 kind,
             },
         );
-        self.txns.insert(
-            key,
-            TxnState::Posted {
-                payee: a.issuer,
-                currency: a.currency,
-                amount: a.amount,
-            },
-        );
         Applied::Changed
     }
 
     fn hold(&mut self, meta: RecordMeta, h: &Hold) -> Applied {
         let key = TxnKey::from_journal(h.originator, &h.key);
         self.resolve_escrow(meta, AccountKey::new(h.originator, h.currency), h.amount);
-        if self.txns.contains_key(&key) {
-            return Applied::Duplicate;
+        match self.txns.entry(key) {
+            Entry::Occupied(_) => return Applied::Duplicate,
+            Entry::Vacant(v) => {
+                v.insert(TxnState::Held {
+                    payee: h.issuer,
+                    currency: h.currency,
+                    amount: h.amount,
+                    expires_at_ms: h.expires_at_ms,
+                });
+            }
         }
         let account = self.acct(h.originator, h.currency);
         account.holds += i128::from(h.amount);
         account.daily_used += u128::from(h.amount);
         self.acct(h.issuer, h.currency);
-        self.txns.insert(
-            key,
-            TxnState::Held {
-                payee: h.issuer,
-                currency: h.currency,
-                amount: h.amount,
-                expires_at_ms: h.expires_at_ms,
-            },
-        );
         self.expiries.insert((h.expires_at_ms, key));
         Applied::Changed
     }
