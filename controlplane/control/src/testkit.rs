@@ -6,14 +6,19 @@
 //! These are fakes, not the ledger: netting here is "each account's net
 //! position becomes its settlement line", enough to drive every API path.
 
+use crate::api::{serve, ApiConfig, ServeError, Sources};
+use crate::control_plane::ControlPlane;
 use crate::sources::{
     Change, ChangeLog, ChangeLogError, JournalFigures, JournalSource, LatencyHistogram, MoneyError,
     MoneyState, StatusSource,
 };
 use crate::types::{
-    Account, CutoffOutcome, LcoreStatus, LimitChange, LimitKind, NetPosition, PortStatus,
-    ReserveChange, SettlementFile, SettlementFiles, WindowDetail, WindowState, WindowSummary,
+    Account, CutoffOutcome, LcoreStatus, LimitChange, LimitKind, NetPosition, ParticipantSpec,
+    PortStatus, ReserveChange, Role, RouteRow, SettlementFile, SettlementFiles, WindowDetail,
+    WindowState, WindowSummary,
 };
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use switch::counters::{CounterSnapshot, CounterWriter, LcoreCounters};
@@ -422,5 +427,137 @@ impl MoneyState for FakeMoney {
 
     fn last_cutoff_seconds(&self) -> Option<f64> {
         lock(&self.0).last_cutoff
+    }
+}
+
+/// A control plane over the fakes: `bank-a` (acquirer, 978 account) and
+/// `bank-b` (issuer for institution 77001 and BIN 476173, 978 account).
+pub struct Fakes {
+    pub control: Arc<ControlPlane>,
+    pub log: Arc<MemoryChangeLog>,
+    pub money: Arc<FakeMoney>,
+    pub status: Arc<FakeStatus>,
+    pub journal: Arc<FakeJournal>,
+}
+
+/// The demo participants (as in clearwayd's embedded default config).
+pub fn demo_participants() -> Vec<ParticipantSpec> {
+    vec![
+        ParticipantSpec {
+            id: "bank-a".into(),
+            roles: vec![Role::Acquirer],
+            institution_ids: vec![],
+            sources: vec!["10.99.0.10:40000".into()],
+            next_hop: None,
+            next_hop_mac: Some("02:00:00:00:00:10".into()),
+            timeout_ms: None,
+            suspended: false,
+        },
+        ParticipantSpec {
+            id: "bank-b".into(),
+            roles: vec![Role::Issuer],
+            institution_ids: vec!["77001".into()],
+            sources: vec!["10.99.0.20:9100".into()],
+            next_hop: None,
+            next_hop_mac: Some("02:00:00:00:00:20".into()),
+            timeout_ms: None,
+            suspended: false,
+        },
+    ]
+}
+
+impl Fakes {
+    pub fn demo() -> Self {
+        let log = MemoryChangeLog::new();
+        let routes = vec![RouteRow {
+            prefix: "476173".into(),
+            participant: "bank-b".into(),
+        }];
+        let control = ControlPlane::new(demo_participants(), routes, log.clone())
+            .unwrap_or_else(|e| panic!("the demo configuration is valid: {e}"));
+        Self {
+            control: Arc::new(control),
+            log,
+            money: FakeMoney::new(&[
+                ("bank-a", 978, 1_000_000, 500_000),
+                ("bank-b", 978, 2_000_000, 0),
+            ]),
+            status: FakeStatus::new(),
+            journal: FakeJournal::new(),
+        }
+    }
+
+    pub fn sources(&self) -> Sources {
+        Sources {
+            control: Arc::clone(&self.control),
+            money: self.money.clone(),
+            status: self.status.clone(),
+            journal: self.journal.clone(),
+        }
+    }
+}
+
+/// The API served on its own thread and runtime, as clearwayd runs it;
+/// stopped when dropped.
+pub struct TestServer {
+    pub socket: PathBuf,
+    pub tcp: Option<SocketAddr>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start(config: ApiConfig, sources: Sources) -> Result<Self, ServeError> {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(ServeError::Socket {
+                        path: config.socket.display().to_string(),
+                        source: e,
+                    }));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                match serve(config, sources).await {
+                    Ok(server) => {
+                        let _ = ready_tx
+                            .send(Ok((server.socket_path().to_path_buf(), server.tcp_addr())));
+                        let _ = stop_rx.await;
+                        server.shutdown().await;
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                    }
+                }
+            });
+        });
+        let (socket, tcp) = ready_rx.recv().map_err(|_| ServeError::Socket {
+            path: String::new(),
+            source: std::io::Error::other("API thread ended before binding"),
+        })??;
+        Ok(Self {
+            socket,
+            tcp,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
