@@ -88,6 +88,10 @@ struct RunArgs {
     /// Open loop at this many transactions per second.
     #[arg(long, conflicts_with = "outstanding")]
     rate: Option<u64>,
+    /// Open loop: tokens the bucket keeps, in microseconds of the rate (at
+    /// least 64), so a generator descheduled for less than this catches up.
+    #[arg(long, default_value_t = 1000)]
+    burst_us: u64,
     /// Closed loop with this many transactions outstanding (default 256).
     #[arg(long)]
     outstanding: Option<u64>,
@@ -508,6 +512,11 @@ impl Ctx<'_> {
     }
 }
 
+/// Token bucket depth for `rate` and `--burst-us`.
+fn bucket_depth(rate: u64, burst_us: u64) -> u64 {
+    ((rate as u128 * burst_us as u128 / 1_000_000) as u64).max(64)
+}
+
 fn run_generator(a: RunArgs) -> Result<()> {
     let interrupted = interrupt_flag()?;
     let mut profile = match &a.profile {
@@ -604,7 +613,12 @@ fn run_generator(a: RunArgs) -> Result<()> {
                 let mut best: Option<(u64, Trial)> = None;
                 let secs = a.seconds.unwrap_or(3.0);
                 let pdr = find_pdr(&plan, |rate| -> Result<Step> {
-                    let mut pacer = Pacer::Open(TokenBucket::new(rate, 64, hz, rte::tsc::now())?);
+                    let mut pacer = Pacer::Open(TokenBucket::new(
+                        rate,
+                        bucket_depth(rate, a.burst_us),
+                        hz,
+                        rte::tsc::now(),
+                    )?);
                     let label = format!("{} {rate}/s", side.name);
                     let t = ctx.trial(side, &label, &mut pacer, Some(secs))?;
                     let step = Step {
@@ -637,7 +651,12 @@ fn run_generator(a: RunArgs) -> Result<()> {
             } else {
                 let (mut pacer, rate, outstanding) = match a.rate {
                     Some(r) => (
-                        Pacer::Open(TokenBucket::new(r, 64, hz, rte::tsc::now())?),
+                        Pacer::Open(TokenBucket::new(
+                            r,
+                            bucket_depth(r, a.burst_us),
+                            hz,
+                            rte::tsc::now(),
+                        )?),
                         Some(r),
                         None,
                     ),
