@@ -272,7 +272,7 @@ mod switch_tests {
 
     #[test]
     fn a_route_to_an_unknown_participant_is_refused_by_name() {
-        let text = DEFAULT_CONFIG.replace("participant = \"bank-b\"", "participant = \"bank-x\"");
+        let text = DEFAULT_CONFIG.replace("participant = \"issuer-2\"", "participant = \"bank-x\"");
         let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
         assert!(err.contains("\"bank-x\""), "{err}");
     }

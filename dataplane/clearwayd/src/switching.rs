@@ -70,7 +70,7 @@ pub fn launch(
         built.push((lp.lcore, lcore));
     }
     let mut handles = Vec::new();
-    for (id, lcore) in built {
+    for (id, mut lcore) in built {
         let stop = stop.clone();
         handles.push(rte::launch(rte::LcoreId(id), move || lcore.run(&stop))?);
     }

@@ -592,10 +592,19 @@ fn route_table_swapped_during_traffic_loses_nothing() {
             }
         }
     };
+    // Two tables built once (one with 100,000 prefixes), swapped in turn
+    // between bursts: the swap itself is what is under test.
+    let big = snapshot(100_000).bins_shared();
+    let small = snapshot(0).bins_shared();
     for i in 0..2000u32 {
         if i % 100 == 50 {
-            // A 100,000-prefix table swapped in between bursts.
-            net.routes.publish(snapshot(100_000));
+            let bins = if (i / 100) % 2 == 0 {
+                big.clone()
+            } else {
+                small.clone()
+            };
+            net.routes
+                .publish(switch::routes::RouteSnapshot::new(participants(), bins).unwrap());
         }
         net.acquirer_sends(&request("0200", 10_000 + i, PAN));
         if i % 16 == 15 {

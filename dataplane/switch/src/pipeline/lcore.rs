@@ -223,10 +223,15 @@ impl SwitchLcore {
     }
 
     /// Polls until `stop` is set, then flushes what is queued.
-    pub fn run(mut self, stop: &AtomicBool) {
+    pub fn run(&mut self, stop: &AtomicBool) {
         while !stop.load(Ordering::Relaxed) {
             self.poll(rte::tsc::now());
         }
+        self.tx.flush();
+    }
+
+    /// Sends whatever waits in the tx buffer now.
+    pub fn flush(&mut self) {
         self.tx.flush();
     }
 
@@ -256,7 +261,12 @@ impl SwitchLcore {
             self.process(m, &routes, now, false);
         }
         self.expire(&routes, now);
-        self.tx.drain_if_due(now);
+        if received == 0 {
+            // Idle: nothing to batch with, so do not hold what is queued.
+            self.tx.flush();
+        } else {
+            self.tx.drain_if_due(now);
+        }
         self.counters.set_pending(self.pending.len() as u64);
         received
     }
