@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use journal::money::{Approved, MoneyRecord, Mti, ResponseCode, RecordKind, TxnKey};
+use journal::money::{Approved, MoneyRecord, Mti, RecordKind, ResponseCode, TxnKey};
 use ledger::{Ledger, RecordMeta};
 
 fn peak_rss_mib() -> Option<f64> {
@@ -80,6 +80,9 @@ fn main() {
         cpu.map_or(String::new(), |c| format!(", {c:.3} s on CPU"))
     );
     if let Some(peak) = peak_rss_mib() {
-        println!("replay: peak RSS {peak:.0} MiB (payloads {} MiB included)", payloads.len() >> 20);
+        println!(
+            "replay: peak RSS {peak:.0} MiB (payloads {} MiB included)",
+            payloads.len() >> 20
+        );
     }
 }

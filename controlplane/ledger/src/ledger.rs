@@ -144,16 +144,16 @@ pub enum CommandError {
 /// state that wrote the journal.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
-    accounts: FxHashMap<AccountKey, ReserveAccount>,
-    txns: FxHashMap<TxnKey, TxnState>,
-    expiries: BTreeSet<(u64, TxnKey)>,
-    movements: FxHashSet<(ParticipantId, u64)>,
-    open_epoch: Epoch,
-    windows: BTreeMap<Epoch, Window>,
-    escrow_resolved: FxHashMap<(AccountKey, u16), u128>,
-    business_day: Option<u64>,
-    last_lsn: u64,
-    late_entries: u64,
+    pub(crate) accounts: FxHashMap<AccountKey, ReserveAccount>,
+    pub(crate) txns: FxHashMap<TxnKey, TxnState>,
+    pub(crate) expiries: BTreeSet<(u64, TxnKey)>,
+    pub(crate) movements: FxHashSet<(ParticipantId, u64)>,
+    pub(crate) open_epoch: Epoch,
+    pub(crate) windows: BTreeMap<Epoch, Window>,
+    pub(crate) escrow_resolved: FxHashMap<(AccountKey, u16), u128>,
+    pub(crate) business_day: Option<u64>,
+    pub(crate) last_lsn: u64,
+    pub(crate) late_entries: u64,
 }
 
 impl Default for Ledger {

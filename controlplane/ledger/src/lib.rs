@@ -48,6 +48,7 @@ pub mod ledger;
 pub mod netting;
 pub mod replay;
 pub mod settlement;
+pub mod snapshot;
 pub mod types;
 
 pub use account::{ReserveAccount, Shortfall, UNLIMITED};
@@ -61,4 +62,5 @@ pub use replay::{catch_up, recover, ReplayError};
 pub use settlement::{
     settle, verify_checksum, ChecksumError, SettleError, SettlementFile, SettlementRun,
 };
+pub use snapshot::SnapshotDecodeError;
 pub use types::{AccountKey, Currency, Epoch, ParticipantId, RecordMeta, TxnKey};

@@ -7,29 +7,40 @@ use journal::{read_records, Journal, RecoveryError, RecoveryReport};
 use thiserror::Error;
 
 use crate::ledger::Ledger;
+use crate::snapshot::SnapshotDecodeError;
 
 /// Why the money state could not be rebuilt.
 #[derive(Debug, Error)]
 pub enum ReplayError {
     #[error(transparent)]
     Journal(#[from] RecoveryError),
-    #[error("journal {dir} has snapshot {snapshot}, but ledger snapshots are not implemented yet; move the snapshot aside only if the segments it covers are still present, else restore them")]
-    SnapshotUnsupported { dir: PathBuf, snapshot: PathBuf },
+    #[error("journal snapshot {snapshot} holds no valid ledger state: {source}; move it aside to recover from the previous snapshot and the journal")]
+    Snapshot {
+        snapshot: PathBuf,
+        source: SnapshotDecodeError,
+    },
 }
 
-/// Rebuilds the ledger from the journal in `dir`: the balances, positions,
-/// holds, windows and duplicate keys as they were after the last durable
-/// record. Truncates a torn tail (see the report); stops on corruption in
-/// the middle with the segment and offset.
+/// Rebuilds the ledger from the journal in `dir`: the newest snapshot (see
+/// [`Ledger::to_snapshot`]), then every record after it — the balances,
+/// positions, holds, windows and duplicate keys as they were after the last
+/// durable record. Truncates a torn tail (see the report); stops on
+/// corruption in the middle with the segment and offset.
 pub fn recover(dir: &Path) -> Result<(Ledger, RecoveryReport), ReplayError> {
     let recovery = Journal::recover(dir)?;
-    if let Some(snapshot) = recovery.snapshot() {
-        return Err(ReplayError::SnapshotUnsupported {
-            dir: dir.to_path_buf(),
-            snapshot: snapshot.path.clone(),
-        });
-    }
-    let mut ledger = Ledger::new();
+    let mut ledger = match recovery.snapshot() {
+        Some(snapshot) => {
+            let mut ledger =
+                Ledger::from_snapshot(&snapshot.state).map_err(|source| ReplayError::Snapshot {
+                    snapshot: snapshot.path.clone(),
+                    source,
+                })?;
+            // The journal's word for what the snapshot covers wins.
+            ledger.last_lsn = snapshot.lsn;
+            ledger
+        }
+        None => Ledger::new(),
+    };
     let report = recovery.replay(|view| ledger.apply_view(view).map(|_| ()))?;
     Ok((ledger, report))
 }
