@@ -20,6 +20,9 @@
 //! * [`netting`] and [`settlement`]: a closed window's multilateral and
 //!   bilateral netting (zero-sum), the settlement records that move
 //!   reserves by each net, and the CSV / JSON-lines files with checksums.
+//! * [`desk::ClearingDesk`]: the control plane's loop — read the journal
+//!   back into the ledger, refill escrow, expire holds, cut off on schedule
+//!   or command, settle closed windows once their in-flight grace is over.
 //! * `hooks` (feature `switch-hooks`, default): [`hooks::LcoreMoney`], the
 //!   switch's `MoneyHooks` implementation.
 //!
@@ -40,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod desk;
 pub mod epoch;
 pub mod escrow;
 #[cfg(feature = "switch-hooks")]
@@ -52,6 +56,7 @@ pub mod snapshot;
 pub mod types;
 
 pub use account::{ReserveAccount, Shortfall, UNLIMITED};
+pub use desk::{ClearingDesk, DeskConfig, DeskError, TickReport};
 pub use epoch::{CoarseClock, CutoffSchedule, EpochBoard, ScheduleError};
 pub use escrow::{EscrowBoard, EscrowDecline, EscrowError, LcoreEscrow, RefillReport, Refiller};
 pub use ledger::{Applied, ApplyError, CommandError, Ledger, TxnState, Window, FIRST_EPOCH};
