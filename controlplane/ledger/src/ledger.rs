@@ -567,7 +567,14 @@ impl Ledger {
     fn release(&mut self, r: &HoldRelease) -> Applied {
         let key = TxnKey::from_journal(r.originator, &r.key);
         if self.take_hold(&key).is_none() {
-            return Applied::Duplicate;
+            if self.txns.contains_key(&key) {
+                return Applied::Duplicate;
+            }
+            // A release for a hold never seen: remember it, as a reversal
+            // of an unknown original is remembered, so a hold arriving
+            // later under the same key is not placed after its release.
+            self.txns.insert(key, TxnState::Released);
+            return Applied::Changed;
         }
         let state = match r.reason {
             ReleaseReason::Reversed => TxnState::Reversed,
@@ -603,7 +610,11 @@ impl Ledger {
                     },
                 );
             }
-            Some(TxnState::Reversed | TxnState::Released) => return Applied::Duplicate,
+            Some(TxnState::Reversed) => return Applied::Duplicate,
+            // The hold had expired: no money to move, but the transaction
+            // is now reversed, so neither a late completion nor a retry of
+            // this reversal can move money afterwards.
+            Some(TxnState::Released) => {}
             // The original was never approved here (its answer came after
             // the stand-in). Remember the key so a late copy of the
             // original is not posted after its own reversal.

@@ -137,3 +137,66 @@ fn a_completion_retried_after_a_partial_reversal_is_still_one_completion() {
     let a = l.account(AccountKey::new(ACQ, EUR)).unwrap();
     assert_eq!((a.holds, a.net_position), (0, 300));
 }
+
+mod property {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One operation on transaction `n` (of a small set, so they collide),
+    /// or a reserve movement with reference `n`.
+    fn op() -> impl Strategy<Value = MoneyRecord<'static>> {
+        (0u8..8, 0u32..6, 1u64..5_000).prop_map(|(kind, n, amount)| {
+            let k = key(ACQ, n);
+            match kind {
+                0 => approved(k, ISS, EUR, amount),
+                1 => hold(k, ISS, EUR, amount, 1_000),
+                2 => complete(k, ISS, EUR, amount),
+                3 => release(k, ISS, EUR, amount),
+                4 => reversal(k, ISS, EUR, amount),
+                5 => deposit(ACQ, EUR, amount, u64::from(n)),
+                6 => withdrawal(ACQ, EUR, amount, 100 + u64::from(n)),
+                // Renumbered in order by the test.
+                _ => cutoff(n, 0),
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Retries arrive after the original, any number of times, in any
+        /// order: the money state is the state without them.
+        #[test]
+        fn retries_anywhere_after_the_original_change_nothing(
+            mut ops in prop::collection::vec(op(), 1..40),
+            retries in prop::collection::vec((any::<prop::sample::Index>(), any::<prop::sample::Index>()), 0..40),
+        ) {
+            // Cutoffs close windows in order, as the desk journals them.
+            let mut next_window = 1;
+            for r in ops.iter_mut() {
+                if let MoneyRecord::Cutoff(_) = r {
+                    *r = cutoff(next_window, 0);
+                    next_window += 1;
+                }
+            }
+            let mut with_retries: Vec<(usize, MoneyRecord<'static>)> =
+                ops.iter().enumerate().map(|(i, r)| (i, *r)).collect();
+            for (which, offset) in retries {
+                let i = which.index(ops.len());
+                // Insert the copy somewhere after the original's position.
+                let at = with_retries.iter().position(|(j, _)| *j == i).unwrap();
+                let to = at + 1 + offset.index(with_retries.len() - at);
+                with_retries.insert(to, (usize::MAX, ops[i]));
+            }
+            let mut once = Ledger::new();
+            for r in &ops {
+                once.apply(RecordMeta::default(), r).unwrap();
+            }
+            let mut retried = Ledger::new();
+            for (_, r) in &with_retries {
+                retried.apply(RecordMeta::default(), r).unwrap();
+            }
+            prop_assert_eq!(money(&once), money(&retried));
+        }
+    }
+}
