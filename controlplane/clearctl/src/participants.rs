@@ -1,0 +1,255 @@
+//! `clearctl participants list|show|add|update|suspend|resume`.
+
+use crate::output::Output;
+use crate::table;
+use clap::{Args, Subcommand, ValueEnum};
+use control::client::{segment, Client, Method};
+use control::types::{ParticipantPatch, ParticipantSpec, ParticipantView, Published, Role};
+use std::path::PathBuf;
+
+#[derive(Debug, Subcommand)]
+pub enum ParticipantsCommand {
+    /// All participants with their index, roles and route count.
+    List,
+    /// One participant in full.
+    Show { id: String },
+    /// Adds a participant (at the next index; ids are never reused).
+    Add(AddArgs),
+    /// Changes the given fields of a participant.
+    Update(UpdateArgs),
+    /// Drops the participant's messages until it is resumed.
+    Suspend { id: String },
+    /// Lets a suspended participant's messages through again.
+    Resume { id: String },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    Acquirer,
+    Issuer,
+}
+
+impl From<RoleArg> for Role {
+    fn from(r: RoleArg) -> Self {
+        match r {
+            RoleArg::Acquirer => Role::Acquirer,
+            RoleArg::Issuer => Role::Issuer,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Participant id (letters, digits, '-', '_', '.').
+    #[arg(required_unless_present = "file")]
+    id: Option<String>,
+    /// Read the participant as JSON (the API's document) instead.
+    #[arg(long, conflicts_with_all = ["id", "role", "source"])]
+    file: Option<PathBuf>,
+    /// acquirer, issuer (repeat for both).
+    #[arg(long = "role", value_enum, required_unless_present = "file")]
+    role: Vec<RoleArg>,
+    /// Source ip:port its messages come from (repeatable).
+    #[arg(long = "source", required_unless_present = "file")]
+    source: Vec<String>,
+    /// Field 100 institution id routed to it (repeatable; issuers only).
+    #[arg(long = "institution-id")]
+    institution_id: Vec<String>,
+    /// Where its requests go (default: the first source).
+    #[arg(long)]
+    next_hop: Option<String>,
+    /// Static MAC of the next hop (default: ARP).
+    #[arg(long)]
+    next_hop_mac: Option<String>,
+    /// Issuer timeout in ms (default: the switch's).
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Add it suspended (resume when the bank is ready).
+    #[arg(long)]
+    suspended: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    id: String,
+    /// Replaces the roles (repeat for both).
+    #[arg(long = "role", value_enum)]
+    role: Vec<RoleArg>,
+    /// Replaces the sources (repeatable).
+    #[arg(long = "source")]
+    source: Vec<String>,
+    /// Replaces the institution ids (repeatable).
+    #[arg(long = "institution-id")]
+    institution_id: Vec<String>,
+    /// Removes all institution ids.
+    #[arg(long, conflicts_with = "institution_id")]
+    no_institution_ids: bool,
+    #[arg(long)]
+    next_hop: Option<String>,
+    #[arg(long)]
+    next_hop_mac: Option<String>,
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Only if the participant is still at this revision (see `show`).
+    #[arg(long)]
+    if_revision: Option<u64>,
+}
+
+fn path(id: &str) -> String {
+    format!("/v1/participants/{}", segment(id))
+}
+
+pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Result<()> {
+    match cmd {
+        ParticipantsCommand::List => {
+            let list: Vec<ParticipantView> = client.get("/v1/participants")?;
+            out.emit(&list, |list| {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.index.to_string(),
+                            p.spec.id.clone(),
+                            roles(&p.spec.roles),
+                            state(p),
+                            p.spec.sources.join(" "),
+                            p.spec.institution_ids.join(" "),
+                            p.routes.to_string(),
+                        ]
+                    })
+                    .collect();
+                table::print(
+                    &[
+                        "INDEX",
+                        "ID",
+                        "ROLES",
+                        "STATE",
+                        "SOURCES",
+                        "INSTITUTIONS",
+                        "ROUTES",
+                    ],
+                    &rows,
+                );
+            })
+        }
+        ParticipantsCommand::Show { id } => {
+            let p: ParticipantView = client.get(&path(&id))?;
+            out.emit(&p, |p| {
+                table::print_pairs(&[
+                    ("id", p.spec.id.clone()),
+                    ("index", p.index.to_string()),
+                    ("revision", p.revision.to_string()),
+                    ("roles", roles(&p.spec.roles)),
+                    ("state", state(p)),
+                    ("sources", p.spec.sources.join(" ")),
+                    ("institution ids", p.spec.institution_ids.join(" ")),
+                    (
+                        "next hop",
+                        p.spec
+                            .next_hop
+                            .clone()
+                            .unwrap_or_else(|| "(first source)".into()),
+                    ),
+                    (
+                        "next hop MAC",
+                        p.spec
+                            .next_hop_mac
+                            .clone()
+                            .unwrap_or_else(|| "(ARP)".into()),
+                    ),
+                    (
+                        "timeout",
+                        p.spec
+                            .timeout_ms
+                            .map_or("(switch default)".into(), |t| format!("{t} ms")),
+                    ),
+                    ("routes", p.routes.to_string()),
+                ])
+            })
+        }
+        ParticipantsCommand::Add(a) => {
+            let spec = match &a.file {
+                Some(file) => {
+                    let text = std::fs::read_to_string(file).map_err(|e| {
+                        anyhow::anyhow!("reading {}: {e}; check the path", file.display())
+                    })?;
+                    serde_json::from_str(&text).map_err(|e| {
+                        anyhow::anyhow!("{} is not a participant document: {e}", file.display())
+                    })?
+                }
+                None => ParticipantSpec {
+                    id: a.id.clone().unwrap_or_default(),
+                    roles: a.role.iter().map(|r| (*r).into()).collect(),
+                    institution_ids: a.institution_id,
+                    sources: a.source,
+                    next_hop: a.next_hop,
+                    next_hop_mac: a.next_hop_mac,
+                    timeout_ms: a.timeout_ms,
+                    suspended: a.suspended,
+                },
+            };
+            let p: Published = client.send(Method::POST, "/v1/participants", &spec)?;
+            out.emit(&p, |p| {
+                println!("added {} (route version {})", spec.id, p.version)
+            })
+        }
+        ParticipantsCommand::Update(u) => {
+            let patch = ParticipantPatch {
+                roles: (!u.role.is_empty()).then(|| u.role.iter().map(|r| (*r).into()).collect()),
+                institution_ids: if u.no_institution_ids {
+                    Some(Vec::new())
+                } else {
+                    (!u.institution_id.is_empty()).then_some(u.institution_id)
+                },
+                sources: (!u.source.is_empty()).then_some(u.source),
+                next_hop: u.next_hop,
+                next_hop_mac: u.next_hop_mac,
+                timeout_ms: u.timeout_ms,
+                if_revision: u.if_revision,
+            };
+            if patch
+                == (ParticipantPatch {
+                    if_revision: patch.if_revision,
+                    ..Default::default()
+                })
+            {
+                anyhow::bail!("nothing to change; give at least one of --role, --source, --institution-id, --next-hop, --next-hop-mac, --timeout-ms");
+            }
+            let p: Published = client.send(Method::PATCH, &path(&u.id), &patch)?;
+            out.emit(&p, |p| {
+                println!("updated {} (route version {})", u.id, p.version)
+            })
+        }
+        ParticipantsCommand::Suspend { id } => {
+            let p: Published =
+                client.call(Method::POST, &format!("{}/suspend", path(&id)), None)?;
+            out.emit(&p, |p| {
+                println!("suspended {id} (route version {})", p.version)
+            })
+        }
+        ParticipantsCommand::Resume { id } => {
+            let p: Published = client.call(Method::POST, &format!("{}/resume", path(&id)), None)?;
+            out.emit(&p, |p| {
+                println!("resumed {id} (route version {})", p.version)
+            })
+        }
+    }
+}
+
+fn roles(r: &[Role]) -> String {
+    r.iter()
+        .map(|r| match r {
+            Role::Acquirer => "acquirer",
+            Role::Issuer => "issuer",
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn state(p: &ParticipantView) -> String {
+    match (p.spec.suspended, p.signed_off) {
+        (true, _) => "suspended".into(),
+        (false, true) => "signed-off".into(),
+        _ => "active".into(),
+    }
+}
