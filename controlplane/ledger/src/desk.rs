@@ -58,6 +58,22 @@ pub enum DeskError {
     Escrow(#[from] EscrowError),
     #[error(transparent)]
     Settle(#[from] SettleError),
+    #[error("withdrawal {reference} of {amount} for participant {participant} currency {currency}: the lcores hold that money in escrow; it is being reclaimed — send the same withdrawal again after the next tick")]
+    Reclaiming {
+        participant: ParticipantId,
+        currency: Currency,
+        amount: u64,
+        reference: u64,
+    },
+}
+
+/// A withdrawal the desk keeps money back for until the ledger has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PendingWithdrawal {
+    key: AccountKey,
+    reference: u64,
+    amount: u64,
+    journaled: bool,
 }
 
 /// What one tick did.
@@ -85,6 +101,7 @@ pub struct ClearingDesk {
     releasing: usize,
     /// The desk's last appended record.
     last_seq: Option<journal::Seq>,
+    withdrawals: Vec<PendingWithdrawal>,
 }
 
 impl ClearingDesk {
@@ -115,6 +132,7 @@ impl ClearingDesk {
             settling: BTreeSet::new(),
             releasing: 0,
             last_seq: None,
+            withdrawals: Vec::new(),
         }
     }
 
@@ -154,6 +172,12 @@ impl ClearingDesk {
             let ledger = &self.ledger;
             self.settling
                 .retain(|e| !ledger.window(*e).is_some_and(|w| w.settlement_started()));
+            let before = self.withdrawals.len();
+            self.withdrawals
+                .retain(|w| !(w.journaled && ledger.movement_seen(w.key.participant, w.reference)));
+            if self.withdrawals.len() != before {
+                self.publish_held_back();
+            }
         }
         self.refiller.refill(&self.ledger)?;
         if self.releasing == 0 {
@@ -225,7 +249,10 @@ impl ClearingDesk {
     }
 
     /// Journals a withdrawal the account can cover net of the escrow the
-    /// lcores hold for it.
+    /// lcores hold for it. The amount is held back from refills until the
+    /// ledger has applied the record, so no lcore can be handed it in
+    /// between. When the lcores hold the money, it is reclaimed and
+    /// [`DeskError::Reclaiming`] asks for the same withdrawal again.
     pub fn withdraw(
         &mut self,
         participant: ParticipantId,
@@ -233,13 +260,103 @@ impl ClearingDesk {
         amount: u64,
         reference: u64,
     ) -> Result<(), DeskError> {
-        let committed = self
-            .refiller
-            .outstanding(&self.ledger, AccountKey::new(participant, currency));
-        let r = self
-            .ledger
-            .withdraw(participant, currency, amount, reference, committed)?;
-        self.append(&r)
+        let key = AccountKey::new(participant, currency);
+        let pending = self
+            .withdrawals
+            .iter()
+            .position(|w| w.key == key && w.reference == reference);
+        if pending.is_some_and(|i| self.withdrawals[i].journaled) {
+            return Ok(());
+        }
+        let committed = self.refiller.outstanding(&self.ledger, key);
+        let already_held = pending.map_or(0, |i| u128::from(self.withdrawals[i].amount));
+        // Money held back for this withdrawal is not in `committed`.
+        let other_holds = self.held_back(key) - already_held;
+        match self.ledger.withdraw(
+            participant,
+            currency,
+            amount,
+            reference,
+            committed + other_holds,
+        ) {
+            Ok(record) => {
+                self.append(&record)?;
+                let w = PendingWithdrawal {
+                    key,
+                    reference,
+                    amount,
+                    journaled: true,
+                };
+                match pending {
+                    Some(i) => self.withdrawals[i] = w,
+                    None => self.withdrawals.push(w),
+                }
+                self.publish_held_back();
+                Ok(())
+            }
+            Err(CommandError::WithdrawalExceedsAvailable { .. })
+                if self
+                    .ledger
+                    .withdraw(participant, currency, amount, reference, other_holds)
+                    .is_ok() =>
+            {
+                if pending.is_none() {
+                    self.withdrawals.push(PendingWithdrawal {
+                        key,
+                        reference,
+                        amount,
+                        journaled: false,
+                    });
+                }
+                self.publish_held_back();
+                self.refiller.reclaim(key);
+                Err(DeskError::Reclaiming {
+                    participant,
+                    currency,
+                    amount,
+                    reference,
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives up a withdrawal still waiting for the lcores to surrender (one
+    /// already journaled cannot be cancelled; it is applied or rejected).
+    pub fn cancel_withdrawal(
+        &mut self,
+        participant: ParticipantId,
+        currency: Currency,
+        reference: u64,
+    ) -> bool {
+        let key = AccountKey::new(participant, currency);
+        let before = self.withdrawals.len();
+        self.withdrawals
+            .retain(|w| w.journaled || w.key != key || w.reference != reference);
+        let cancelled = self.withdrawals.len() != before;
+        if cancelled {
+            self.publish_held_back();
+        }
+        cancelled
+    }
+
+    fn held_back(&self, key: AccountKey) -> u128 {
+        self.withdrawals
+            .iter()
+            .filter(|w| w.key == key)
+            .map(|w| u128::from(w.amount))
+            .sum()
+    }
+
+    fn publish_held_back(&mut self) {
+        let mut keys: Vec<AccountKey> = self.withdrawals.iter().map(|w| w.key).collect();
+        keys.extend(self.ledger.accounts().map(|(k, _)| *k));
+        keys.sort_unstable();
+        keys.dedup();
+        for key in keys {
+            let amount = self.held_back(key);
+            self.refiller.set_held_back(key, amount);
+        }
     }
 
     /// Journals a limit change with the operator's reason.

@@ -391,6 +391,9 @@ pub struct Refiller {
     /// registered: the board starts empty after a restart while the
     /// replayed ledger remembers the history.
     baselines: rustc_hash::FxHashMap<AccountKey, Vec<u128>>,
+    /// Money the refiller must not hand out: withdrawals journaled but not
+    /// yet applied, or waiting for the lcores to surrender.
+    held_back: rustc_hash::FxHashMap<AccountKey, u128>,
 }
 
 impl Refiller {
@@ -398,6 +401,25 @@ impl Refiller {
         Refiller {
             board,
             baselines: rustc_hash::FxHashMap::default(),
+            held_back: rustc_hash::FxHashMap::default(),
+        }
+    }
+
+    /// Keeps `amount` of `key` out of every later refill (replaces the
+    /// previous figure; 0 clears it).
+    pub fn set_held_back(&mut self, key: AccountKey, amount: u128) {
+        if amount == 0 {
+            self.held_back.remove(&key);
+        } else {
+            self.held_back.insert(key, amount);
+        }
+    }
+
+    /// Takes the account's pool back at once and asks every lcore to
+    /// surrender its free slice on its next burst (before a withdrawal).
+    pub fn reclaim(&self, key: AccountKey) {
+        if let Some(slot) = self.board.find(key) {
+            self.reclaim_everything(slot);
         }
     }
 
@@ -451,7 +473,11 @@ impl Refiller {
                 .store(account.per_transaction_limit, Ordering::Relaxed);
             gate.short_code
                 .store(code_to_u32(account.binding_code()), Ordering::Relaxed);
-            let budget = account.spendable().min(MAX_BUDGET);
+            let held_back = self.held_back.get(&key).copied().unwrap_or(0);
+            let budget = account
+                .spendable()
+                .min(MAX_BUDGET)
+                .saturating_sub(held_back);
             let outstanding = self.outstanding(ledger, key);
             if outstanding > budget {
                 report.over_committed += 1;

@@ -230,6 +230,12 @@ impl Ledger {
             .unwrap_or(0)
     }
 
+    /// Whether a deposit or withdrawal with this reference has been applied
+    /// (or rejected) for the participant.
+    pub fn movement_seen(&self, participant: ParticipantId, reference: u64) -> bool {
+        self.movements.contains(&(participant, reference))
+    }
+
     /// Holds that expire at or before `now_ms`, oldest first, at most `max`.
     pub fn expired_holds(&self, now_ms: u64, max: usize) -> Vec<MoneyRecord<'static>> {
         self.expiries

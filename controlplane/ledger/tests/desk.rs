@@ -157,3 +157,79 @@ fn a_day_at_the_desk_settles_the_closed_window_and_recovers_to_the_same_state() 
     let (recovered, _) = ledger::recover(dir.path()).unwrap();
     assert_eq!(recovered, state);
 }
+
+#[test]
+fn a_withdrawal_of_money_the_lcores_hold_is_reclaimed_first_and_never_over_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let report = Journal::recover(dir.path())
+        .unwrap()
+        .replay(|_| Ok::<(), std::io::Error>(()))
+        .unwrap();
+    let (journal, mut producers) =
+        Journal::start(JournalConfig::new(dir.path(), 2), &report).unwrap();
+    let cp = producers.pop().unwrap();
+    let lcore_producer = producers.pop().unwrap();
+    let ledger = Ledger::new();
+    let epochs = Arc::new(EpochBoard::new(1, ledger.open_epoch()));
+    let clock = Arc::new(CoarseClock::new(0));
+    let board = Arc::new(EscrowBoard::new(1, 64).unwrap());
+    let mut lcore =
+        LcoreMoney::new(board.lcore(0), Arc::clone(&clock), 30_000).with_journal(lcore_producer);
+    let config = DeskConfig {
+        schedule: "command".parse().unwrap(),
+        in_flight_grace_ms: 0,
+        expiry_batch: 10,
+        settlement_dir: files.path().to_path_buf(),
+    };
+    let mut desk = ClearingDesk::new(
+        ledger,
+        Refiller::new(board),
+        epochs,
+        clock,
+        cp,
+        dir.path().to_path_buf(),
+        config,
+        0,
+    );
+    let purchase = |amount| MoneyRequest {
+        acquirer: ParticipantIdx(ACQ),
+        issuer: ParticipantIdx(ISS),
+        family: Family::Financial,
+        amount,
+        currency: EUR,
+    };
+    desk.deposit(ACQ, EUR, 10_000, 1).unwrap();
+    wait(&journal, &desk, &lcore, None);
+    desk.tick(1, journal.durable_lsn()).unwrap();
+    // Every unit is out in escrow (slice + pool): nothing to withdraw yet.
+    assert!(matches!(
+        desk.withdraw(ACQ, EUR, 4_000, 7),
+        Err(ledger::DeskError::Reclaiming { .. })
+    ));
+    lcore.escrow_mut().poll();
+    desk.tick(2, journal.durable_lsn()).unwrap();
+    desk.withdraw(ACQ, EUR, 4_000, 7).unwrap();
+    // The lcore can reach the 6000 left, not a unit more, before and after
+    // the withdrawal is applied.
+    assert_eq!(lcore.check(&purchase(6_001)), Verdict::Decline(*b"51"));
+    assert_eq!(lcore.check(&purchase(6_000)), Verdict::Allow);
+    wait(&journal, &desk, &lcore, None);
+    desk.tick(3, journal.durable_lsn()).unwrap();
+    let a = *desk.ledger().account(AccountKey::new(ACQ, EUR)).unwrap();
+    assert_eq!(a.reserve_balance, 6_000);
+    assert_eq!(
+        desk.refiller()
+            .outstanding(desk.ledger(), AccountKey::new(ACQ, EUR)),
+        6_000
+    );
+    assert_eq!(lcore.check(&purchase(1)), Verdict::Decline(*b"51"));
+    // A withdrawal nobody can cover is refused outright.
+    assert!(matches!(
+        desk.withdraw(ACQ, EUR, 6_001, 8),
+        Err(ledger::DeskError::Command(_))
+    ));
+    drop(desk);
+    drop(lcore);
+    journal.shutdown().unwrap();
+}
