@@ -13,11 +13,12 @@ fn main() {
         .unwrap_or(1_000_000);
     let mut csv = String::with_capacity(rows as usize * 20);
     for i in 0..rows {
-        // Mixed lengths, like a real table: 6, 8 and 9 digit BINs.
+        // Mixed lengths, like a real table: 8, 9 and 10 digit BINs, all
+        // distinct.
         match i % 3 {
-            0 => csv.push_str(&format!("4{:05},bank-b\n", i % 100_000)),
-            1 => csv.push_str(&format!("5{:07},bank-b\n", i)),
-            _ => csv.push_str(&format!("3{:08},bank-b\n", i)),
+            0 => csv.push_str(&format!("4{i:07},bank-b\n")),
+            1 => csv.push_str(&format!("5{i:08},bank-b\n")),
+            _ => csv.push_str(&format!("36{i:08},bank-b\n")),
         }
     }
     let cp = ControlPlane::new(demo_participants(), Vec::new(), MemoryChangeLog::new())
