@@ -47,7 +47,11 @@ fn board(lcores: usize) -> Arc<EscrowBoard> {
 }
 
 fn hooks(board: &Arc<EscrowBoard>, lcore: usize) -> LcoreMoney {
-    LcoreMoney::new(board.lcore(lcore), Arc::new(CoarseClock::new(0)), 60_000)
+    LcoreMoney::new(
+        board.lcore(lcore).unwrap(),
+        Arc::new(CoarseClock::new(0)),
+        60_000,
+    )
 }
 
 const REQ: MoneyRequest = MoneyRequest {
@@ -187,11 +191,11 @@ fn mutex_two(n: u64) -> (f64, Run) {
 fn summary() {
     const N: u64 = 20_000_000;
     let b = board(1);
-    let mut e = b.lcore(0);
+    let mut e = b.lcore(0).unwrap();
     let start = Instant::now();
     escrow_loop(&mut e, N);
     let escrow_ns = start.elapsed().as_nanos() as f64 / N as f64;
-    let mut h = hooks(&b, 0);
+    let mut h = hooks(&board(1), 0);
     let start = Instant::now();
     for _ in 0..N {
         message(&mut h);
@@ -222,7 +226,7 @@ fn summary() {
 
 fn benches(c: &mut Criterion) {
     let b = board(2);
-    let mut e = b.lcore(0);
+    let mut e = b.lcore(0).unwrap();
     c.bench_function("escrow_reserve_hot_account", |bch| {
         bch.iter(|| e.reserve(black_box(HOT), black_box(12_345)).is_ok())
     });

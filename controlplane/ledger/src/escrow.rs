@@ -104,6 +104,10 @@ pub enum EscrowError {
     Full { capacity: usize },
     #[error("an escrow board needs at least one lcore and one account slot, got {lcores} lcores and {capacity} accounts")]
     BadSize { lcores: usize, capacity: usize },
+    #[error("lcore {lcore} is not one of the board's {lcores} lcores")]
+    NoSuchLcore { lcore: usize, lcores: usize },
+    #[error("lcore {lcore}'s escrow handle was already taken; each lcore has exactly one")]
+    LcoreTaken { lcore: usize },
 }
 
 /// The shared, preallocated escrow state of every account and lcore.
@@ -120,6 +124,8 @@ pub struct EscrowBoard {
     cells: Box<[Padded<Cell>]>,
     /// Bumped when any lcore should look at its reclaim targets.
     reclaim_generation: AtomicU64,
+    /// Whether each lcore's handle has been handed out.
+    taken: Box<[std::sync::atomic::AtomicBool]>,
 }
 
 fn pack(key: AccountKey) -> u64 {
@@ -148,6 +154,9 @@ impl EscrowBoard {
             gates: (0..capacity).map(|_| Padded::default()).collect(),
             cells: (0..capacity * lcores).map(|_| Padded::default()).collect(),
             reclaim_generation: AtomicU64::new(0),
+            taken: (0..lcores)
+                .map(|_| std::sync::atomic::AtomicBool::new(false))
+                .collect(),
         })
     }
 
@@ -197,16 +206,22 @@ impl EscrowBoard {
         &self.cells[slot * self.lcores + lcore].0
     }
 
-    /// The lcore's handle. One per lcore index; its counters have no other
-    /// writer, so creating two for the same lcore would be a bug.
-    pub fn lcore(self: &Arc<Self>, lcore: usize) -> LcoreEscrow {
-        assert!(lcore < self.lcores, "lcore {lcore} of {}", self.lcores);
-        LcoreEscrow {
+    /// The lcore's handle, once per lcore: its counters must have exactly
+    /// one writer.
+    pub fn lcore(self: &Arc<Self>, lcore: usize) -> Result<LcoreEscrow, EscrowError> {
+        let taken = self.taken.get(lcore).ok_or(EscrowError::NoSuchLcore {
+            lcore,
+            lcores: self.lcores,
+        })?;
+        if taken.swap(true, Ordering::AcqRel) {
+            return Err(EscrowError::LcoreTaken { lcore });
+        }
+        Ok(LcoreEscrow {
             board: Arc::clone(self),
             lcore,
             local: vec![Local::default(); self.capacity].into_boxed_slice(),
             seen_generation: 0,
-        }
+        })
     }
 }
 

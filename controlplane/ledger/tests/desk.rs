@@ -47,8 +47,8 @@ fn a_day_at_the_desk_settles_the_closed_window_and_recovers_to_the_same_state() 
     let epochs = Arc::new(EpochBoard::new(1, ledger.open_epoch()));
     let clock = Arc::new(CoarseClock::new(t0));
     let board = Arc::new(EscrowBoard::new(1, 64).unwrap());
-    let mut lcore =
-        LcoreMoney::new(board.lcore(0), Arc::clone(&clock), 30_000).with_journal(lcore_producer);
+    let mut lcore = LcoreMoney::new(board.lcore(0).unwrap(), Arc::clone(&clock), 30_000)
+        .with_journal(lcore_producer);
     let config = DeskConfig {
         schedule: "every 1m".parse().unwrap(),
         in_flight_grace_ms: 5_000,
@@ -174,8 +174,8 @@ fn a_withdrawal_of_money_the_lcores_hold_is_reclaimed_first_and_never_over_commi
     let epochs = Arc::new(EpochBoard::new(1, ledger.open_epoch()));
     let clock = Arc::new(CoarseClock::new(0));
     let board = Arc::new(EscrowBoard::new(1, 64).unwrap());
-    let mut lcore =
-        LcoreMoney::new(board.lcore(0), Arc::clone(&clock), 30_000).with_journal(lcore_producer);
+    let mut lcore = LcoreMoney::new(board.lcore(0).unwrap(), Arc::clone(&clock), 30_000)
+        .with_journal(lcore_producer);
     let config = DeskConfig {
         schedule: "command".parse().unwrap(),
         in_flight_grace_ms: 0,

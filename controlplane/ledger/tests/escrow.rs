@@ -8,7 +8,9 @@ use std::sync::{mpsc, Arc};
 
 use common::*;
 use journal::money::LimitKind;
-use ledger::{AccountKey, EscrowBoard, EscrowDecline, LcoreEscrow, Ledger, RecordMeta, Refiller};
+use ledger::{
+    AccountKey, EscrowBoard, EscrowDecline, EscrowError, LcoreEscrow, Ledger, RecordMeta, Refiller,
+};
 
 const A: AccountKey = AccountKey {
     participant: ACQ,
@@ -22,7 +24,7 @@ fn setup(
     let mut ledger = Ledger::new();
     apply_all(&mut ledger, 1, records);
     let board = Arc::new(EscrowBoard::new(lcores, 64).unwrap());
-    let lcores = (0..lcores).map(|l| board.lcore(l)).collect();
+    let lcores = (0..lcores).map(|l| board.lcore(l).unwrap()).collect();
     let mut refiller = Refiller::new(board);
     refiller.refill(&ledger).unwrap();
     (ledger, refiller, lcores)
@@ -232,7 +234,7 @@ fn under_concurrent_debits_and_refills_the_account_is_never_over_committed() {
     let done = Arc::new(AtomicBool::new(false));
     let workers: Vec<_> = (0..LCORES)
         .map(|l| {
-            let mut escrow = board.lcore(l);
+            let mut escrow = board.lcore(l).unwrap();
             let tx = tx.clone();
             std::thread::spawn(move || {
                 let mut approved = 0u64;
@@ -300,4 +302,28 @@ fn under_concurrent_debits_and_refills_the_account_is_never_over_committed() {
     );
     assert_eq!(a.net_position, i128::from(spent));
     assert!(spent > 0);
+}
+
+#[test]
+fn each_lcore_gets_exactly_one_escrow_handle() {
+    let board = Arc::new(EscrowBoard::new(2, 8).unwrap());
+    assert!(board.lcore(1).is_ok());
+    assert_eq!(
+        board.lcore(1).unwrap_err(),
+        EscrowError::LcoreTaken { lcore: 1 }
+    );
+    assert_eq!(
+        board.lcore(2).unwrap_err(),
+        EscrowError::NoSuchLcore {
+            lcore: 2,
+            lcores: 2
+        }
+    );
+    assert_eq!(
+        EscrowBoard::new(0, 8).unwrap_err(),
+        EscrowError::BadSize {
+            lcores: 0,
+            capacity: 8
+        }
+    );
 }

@@ -32,7 +32,7 @@ fn lcore_with(deposit_amount: u64) -> (LcoreMoney, Refiller, Ledger) {
     refiller.refill(&ledger).unwrap();
     let clock = Arc::new(CoarseClock::new(1_000_000));
     (
-        LcoreMoney::new(board.lcore(0), clock, 30_000),
+        LcoreMoney::new(board.lcore(0).unwrap(), clock, 30_000),
         refiller,
         ledger,
     )
