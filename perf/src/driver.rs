@@ -16,7 +16,7 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use rte::{Burst, Mbuf, Mempool, Port, RxQueue, TxQueue};
+use rte::{Burst, Mbuf, Mempool, Port, RxQueue, TxQueue, BURST_SIZE};
 use serde::{Deserialize, Serialize};
 use wire::net::ethernet::Address;
 
@@ -103,8 +103,10 @@ pub struct TrialSettings<'a> {
     pub interrupted: &'a AtomicBool,
 }
 
-/// Sends ARP requests for the switch until it answers or `timeout_s` passes.
-pub fn resolve_switch_mac(
+/// Introduces every simulated address to the switch with an ARP request
+/// for the switch's IP, and repeats every 200 ms until the switch's MAC is
+/// known (at once when it was configured) or `timeout_s` passes.
+pub fn greet_switch(
     engine: &mut Engine,
     link: &mut Link,
     pool: &Mempool,
@@ -114,27 +116,36 @@ pub fn resolve_switch_mac(
     let start = rte::tsc::now();
     let mut next_ask = start;
     let mut inb = Burst::new();
-    let mut out = Burst::new();
-    while engine.switch_mac().is_none() {
+    let mut out: VecDeque<Mbuf> = VecDeque::with_capacity(engine.simulated_ips() + BURST_SIZE);
+    let mut burst = Burst::new();
+    let mut asked = false;
+    while engine.switch_mac().is_none() || !asked || !out.is_empty() || !burst.is_empty() {
         let now = rte::tsc::now();
         if now - start > timeout_s * hz {
             anyhow::bail!("the switch did not answer ARP within {timeout_s} s: check --switch-ip, or give --switch-mac");
         }
-        if now >= next_ask {
-            let mut m = pool.alloc()?;
-            m.set_len(64)?;
-            let n = engine.arp_for_switch(m.data_mut());
-            m.set_len(n)?;
-            let _ = out.push(m);
+        if now >= next_ask && engine.switch_mac().is_none() || !asked {
+            for i in 0..engine.simulated_ips() {
+                let mut m = pool.alloc()?;
+                m.set_len(64)?;
+                let n = engine.arp_for_switch_from(i, m.data_mut());
+                m.set_len(n)?;
+                out.push_back(m);
+            }
+            asked = true;
             next_ask = now + hz / 5;
         }
         link.rx.rx_burst(&mut inb);
         for m in inb.drain() {
             if let Some(m) = act(engine, m, now) {
-                let _ = out.push(m);
+                out.push_back(m);
             }
         }
-        link.tx.tx_burst(&mut out);
+        while !burst.is_full() {
+            let Some(m) = out.pop_front() else { break };
+            let _ = burst.push(m);
+        }
+        link.tx.tx_burst(&mut burst);
     }
     Ok(engine.switch_mac().unwrap_or(Address::BROADCAST))
 }

@@ -258,9 +258,22 @@ impl Engine {
 
     /// An ARP request for the switch's address, from the first acquirer.
     pub fn arp_for_switch(&self, out: &mut [u8]) -> usize {
+        self.arp_for_switch_from(0, out)
+    }
+
+    /// Addresses this engine simulates (acquirers and issuers, deduplicated).
+    pub fn simulated_ips(&self) -> usize {
+        self.our_ips.len()
+    }
+
+    /// An ARP request for the switch's address from simulated address `i`.
+    /// Sent from every address at start, it also teaches the switch our MAC
+    /// for each of them (a switch learns the sender of any ARP it sees), so
+    /// its first forwards do not wait on ARP of their own.
+    pub fn arp_for_switch_from(&self, i: usize, out: &mut [u8]) -> usize {
         let sender = self
             .our_ips
-            .first()
+            .get(i)
             .copied()
             .unwrap_or(Ipv4Addr::UNSPECIFIED);
         arp_request(out, self.our_mac, sender, self.switch_ip)

@@ -436,6 +436,8 @@ struct Side {
     name: &'static str,
     link: Link,
     peer_mac: Option<Address>,
+    /// ARP sent from every simulated address (once per side).
+    greeted: bool,
 }
 
 struct Ctx<'a> {
@@ -473,8 +475,9 @@ impl Ctx<'_> {
         seconds: Option<f64>,
     ) -> Result<Trial> {
         let mut engine = self.engine(side)?;
-        if side.peer_mac.is_none() {
-            let mac = driver::resolve_switch_mac(
+        if !side.greeted {
+            side.greeted = true;
+            let mac = driver::greet_switch(
                 &mut engine,
                 &mut side.link,
                 self.pool,
@@ -574,6 +577,7 @@ fn run_generator(a: RunArgs) -> Result<()> {
             name: BASELINE,
             link: Link::up(port, &pool, a.wait_s)?,
             peer_mac: None,
+            greeted: false,
         });
     }
     if let Some(name) = &target_name {
@@ -582,6 +586,7 @@ fn run_generator(a: RunArgs) -> Result<()> {
             name: TARGET,
             link: Link::up(port, &pool, a.wait_s)?,
             peer_mac: switch_mac,
+            greeted: false,
         });
     }
     let unix_start = std::time::SystemTime::now()

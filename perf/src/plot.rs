@@ -61,7 +61,7 @@ fn latency_cdf(report: &Report, path: &Path) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     chart
         .configure_mesh()
-        .x_desc("latency (us)")
+        .x_desc("latency (us, log scale)")
         .y_desc("fraction at or below")
         .draw()
         .map_err(|e| e.to_string())?;
