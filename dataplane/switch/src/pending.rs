@@ -104,6 +104,11 @@ pub enum ReversalState {
     Sent { attempts: u8 },
     /// The issuer acknowledged with 0430.
     Confirmed,
+    /// The issuer answered; the answer waits for its journal record to be
+    /// durable before it goes to the acquirer. A repeat of the answer is a
+    /// duplicate; if the record cannot be made durable the acquirer gets
+    /// 39=96 and the issuer a 0420 (the state moves to `Due`).
+    Committing,
     /// The retry bound was reached; reported for manual handling.
     GivenUp,
 }

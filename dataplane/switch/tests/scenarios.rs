@@ -9,9 +9,11 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
+use std::sync::atomic::{AtomicU64, Ordering};
 use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters};
 use switch::pipeline::{
-    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
+    handoff, AlwaysAllow, Commit, Durable, LcoreParts, LcoreQueues, MoneyHooks, MoneyRequest,
+    Shared, SwitchConfig, SwitchLcore, TxnRef, Verdict,
 };
 use switch::routes::Published;
 use switch::testkit::*;
@@ -41,6 +43,15 @@ impl Net {
     }
 
     fn with(tag: &str, lcores: u16, tweak: impl FnOnce(&mut SwitchConfig)) -> Net {
+        Self::with_hooks(tag, lcores, tweak, || Box::new(AlwaysAllow))
+    }
+
+    fn with_hooks(
+        tag: &str,
+        lcores: u16,
+        tweak: impl FnOnce(&mut SwitchConfig),
+        hooks: impl Fn() -> Box<dyn MoneyHooks>,
+    ) -> Net {
         let eal = Eal::init(&rte::test_eal_args(&format!("sw-{tag}"))).expect("EAL");
         let pool = Mempool::create(&eal, "sw", 8191, 0, 2176, -1).unwrap();
         let pair = Port::ring_pair(&eal, "net_ring_sw", lcores, 1024).unwrap();
@@ -79,7 +90,7 @@ impl Net {
                 },
                 handoff: ends,
                 pool: pool.clone(),
-                hooks: Box::new(AlwaysAllow),
+                hooks: hooks(),
                 counters: writer,
             };
             built.push(SwitchLcore::new(parts, now).unwrap());
@@ -703,4 +714,119 @@ fn a_full_pending_table_answers_91_instead_of_growing() {
     assert_eq!(refused.len(), 2);
     assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
     assert_eq!(net.counters().dropped(DropReason::PendingFull), 2);
+}
+
+/// Money hooks a test steers: declines amounts over a limit, records every
+/// approval as a ticket and makes tickets durable (or failed) on command.
+struct Journaled {
+    limit: u64,
+    next: u64,
+    durable_upto: Arc<AtomicU64>,
+    failed_from: Arc<AtomicU64>,
+}
+
+impl MoneyHooks for Journaled {
+    fn check(&mut self, req: &MoneyRequest) -> Verdict {
+        if req.amount > self.limit {
+            Verdict::Decline(*b"51")
+        } else {
+            Verdict::Allow
+        }
+    }
+    fn outcome(&mut self, _req: &MoneyRequest, _rc: [u8; 2]) {}
+    fn outcome_txn(&mut self, _req: &MoneyRequest, _txn: &TxnRef, rc: [u8; 2]) -> Commit {
+        if &rc != b"00" {
+            return Commit::Now;
+        }
+        self.next += 1;
+        Commit::Wait(self.next)
+    }
+    fn durable(&mut self, ticket: u64) -> Durable {
+        if ticket >= self.failed_from.load(Ordering::Relaxed) {
+            Durable::Failed
+        } else if ticket <= self.durable_upto.load(Ordering::Relaxed) {
+            Durable::Yes
+        } else {
+            Durable::NotYet
+        }
+    }
+}
+
+#[test]
+fn approvals_wait_for_their_journal_record_and_a_failed_record_becomes_96_and_a_reversal() {
+    let durable = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(u64::MAX));
+    let (d, f) = (durable.clone(), failed.clone());
+    let mut net = Net::with_hooks(
+        "durable",
+        1,
+        |_| {},
+        move || {
+            Box::new(Journaled {
+                limit: 50_000,
+                next: 0,
+                durable_upto: d.clone(),
+                failed_from: f.clone(),
+            })
+        },
+    );
+    // Over the reserve: declined 51 by the switch, never reaches the issuer.
+    net.acquirer_sends(&request("0200", 30, PAN).set(4, "000000099999"));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.get(39), Some("51"));
+
+    // Approved by the issuer: held until record 1 is durable.
+    let req = request("0200", 31, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    let fwd = net.out();
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.run();
+    assert!(
+        net.out().is_empty(),
+        "no approval leaves before its record is durable"
+    );
+    // A repeated issuer answer meanwhile is a duplicate, not a second approval.
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.run();
+    assert!(net.out().is_empty());
+    durable.store(1, Ordering::Relaxed);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.get(39), Some("00"));
+
+    // The journal fails before record 2 is durable: 96, and a 0420.
+    failed.store(2, Ordering::Relaxed);
+    let req = request("0200", 32, PAN);
+    net.acquirer_sends(&req);
+    net.run();
+    let fwd = net.out();
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 2, "{out:?}");
+    let to_acq = out
+        .iter()
+        .find(|o| to_acquirer(o))
+        .expect("answer to the acquirer");
+    assert_eq!(
+        to_acq.msg.get(39),
+        Some("96"),
+        "never an approval that is not recorded"
+    );
+    let rev = out
+        .iter()
+        .find(|o| to_issuer(o, ISSUER, 0))
+        .expect("reversal");
+    assert_eq!(rev.msg.mti_str(), "0420");
+    assert_eq!(
+        net.lcores[0].pending_len(),
+        1,
+        "the reversal is pending its 0430"
+    );
 }

@@ -28,6 +28,39 @@ pub enum Verdict {
     Decline([u8; 2]),
 }
 
+/// Which transaction an outcome belongs to, as the journal keys it: the
+/// acquirer's STAN (11), transmission date/time (7) and RRN (37), and the
+/// clearing window (epoch) its request was stamped with when forwarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnRef {
+    pub originator: ParticipantIdx,
+    pub stan: [u8; 6],
+    pub transmitted_at: [u8; 10],
+    pub rrn: [u8; 12],
+    pub epoch: u32,
+}
+
+/// What the switch may do with an answer once its outcome is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commit {
+    /// Nothing to wait for (not approved, or `durability = "async"`): send.
+    Now,
+    /// Recorded as `ticket`; send once [`MoneyHooks::durable`] says so.
+    Wait(u64),
+    /// Not recorded (journal failed or full): the acquirer gets 39=96 and
+    /// the issuer a reversal, rather than money moving unrecorded.
+    Failed,
+}
+
+/// Whether a [`Commit::Wait`] ticket is on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    Yes,
+    NotYet,
+    /// The journal failed before it got there.
+    Failed,
+}
+
 /// The lcore's hooks into the money state. Called on the lcore, so an
 /// implementation must not block or allocate.
 pub trait MoneyHooks: Send {
@@ -36,6 +69,20 @@ pub trait MoneyHooks: Send {
     /// Once the request's outcome is known (`response_code` = field 39 the
     /// acquirer gets: the issuer's, or the stand-in's `91`).
     fn outcome(&mut self, req: &MoneyRequest, response_code: [u8; 2]);
+    /// The outcome with the transaction's journal key; records approved
+    /// money. The default records nothing and releases at once.
+    fn outcome_txn(&mut self, req: &MoneyRequest, _txn: &TxnRef, response_code: [u8; 2]) -> Commit {
+        self.outcome(req, response_code);
+        Commit::Now
+    }
+    /// Whether the record behind `ticket` is durable.
+    fn durable(&mut self, _ticket: u64) -> Durable {
+        Durable::Yes
+    }
+    /// The clearing window requests are stamped with now.
+    fn epoch(&self) -> u32 {
+        0
+    }
 }
 
 /// Approves everything, records nothing (until reserve accounts exist).

@@ -8,6 +8,7 @@
 //! allocates, locks or makes a system call once the lcore runs; every table
 //! was sized at construction and the mbuf received is the mbuf sent.
 
+use std::collections::VecDeque;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -24,7 +25,7 @@ use super::arp_table::ArpTable;
 use super::config::SwitchConfig;
 use super::emit::{self, Route as FrameRoute, MESSAGE_AT};
 use super::handoff::HandoffEnds;
-use super::hooks::{MoneyHooks, MoneyRequest, Verdict};
+use super::hooks::{Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
 use super::rules::{code, network, Family, MessageKind};
 use crate::counters::{CounterWriter, DropReason, Event, MtiClass, ResponseCode};
 use crate::dedup::{DedupKey, DuplicateFilter, Outcome, Seen};
@@ -137,7 +138,22 @@ enum Fate {
     Drop(Dropped),
     /// Free it without counting (e.g. a 0810 answer to our echo).
     Done,
+    /// An approval whose journal record is not durable yet: hold it.
+    Hold(Held),
 }
+
+/// An answer waiting for its journal record (`durability = "sync"`).
+#[derive(Debug, Clone, Copy)]
+struct Held {
+    ticket: u64,
+    slot: PendingSlot,
+    rc: [u8; 2],
+    auth: Option<[u8; 6]>,
+}
+
+/// Answers one lcore may hold for durability at once (a few group commits'
+/// worth at full rate); beyond it the lcore waits for the journal.
+pub const HELD_CAPACITY: usize = 65_536;
 
 /// One switch lcore. Build it on the main thread, then run it on its lcore
 /// with [`SwitchLcore::run`] (or drive [`SwitchLcore::poll`] directly in
@@ -159,6 +175,7 @@ pub struct SwitchLcore {
     counters: CounterWriter,
     scratch: FieldIndex,
     expired: Vec<PendingSlot>,
+    held: VecDeque<(Mbuf, Held)>,
     policy: ResponsePolicy,
     retry_ticks: u64,
     default_timeout_ticks: u64,
@@ -217,6 +234,7 @@ impl SwitchLcore {
             counters,
             scratch: FieldIndex::EMPTY,
             expired: Vec::with_capacity(max_expirations),
+            held: VecDeque::with_capacity(HELD_CAPACITY),
             policy: ResponsePolicy::default(),
             shared,
         })
@@ -239,6 +257,7 @@ impl SwitchLcore {
     /// packets it received (from the NIC and from other lcores).
     pub fn poll(&mut self, now: u64) -> usize {
         let routes = self.shared.routes.load();
+        self.release_held(&routes, now);
         let mut burst = Burst::new();
         let mut received = 0;
         for q in 0..self.rx.len() {
@@ -292,6 +311,107 @@ impl SwitchLcore {
             },
             Fate::Done => {}
             Fate::Drop(reason) => self.counters.dropped(reason),
+            Fate::Hold(held) => {
+                if self.held.len() == HELD_CAPACITY {
+                    // Back-pressure: wait for the journal rather than grow
+                    // or release an approval that is not on disk.
+                    let routes = self.shared.routes.load();
+                    while self.held.len() == HELD_CAPACITY {
+                        self.release_held(&routes, now);
+                        rte::tsc::pause();
+                    }
+                }
+                self.held.push_back((m, held));
+            }
+        }
+    }
+
+    /// Sends held answers whose records are durable, in order; an answer
+    /// whose record failed becomes 39=96 and its transaction is reversed.
+    fn release_held(&mut self, routes: &RouteSnapshot, now: u64) {
+        while let Some((_, held)) = self.held.front() {
+            let held = *held;
+            let verdict = self.hooks.durable(held.ticket);
+            if verdict == Durable::NotYet {
+                return;
+            }
+            let Some((mut m, _)) = self.held.pop_front() else {
+                return;
+            };
+            let Some(entry) = self.pending.get(held.slot).copied() else {
+                continue;
+            };
+            let key = Self::dedup_key(&entry);
+            if verdict == Durable::Yes {
+                self.pending.remove_slot(held.slot);
+                self.dedup.record_outcome(
+                    &key,
+                    Outcome::Answered {
+                        response_code: held.rc,
+                        auth_code: held.auth,
+                    },
+                );
+                self.counters.response(ResponseCode::of(&held.rc));
+            } else {
+                if !self.set_response_code(&mut m, code::SYSTEM_MALFUNCTION) {
+                    self.counters.dropped(DropReason::BadFrame);
+                    continue;
+                }
+                self.dedup.record_outcome(
+                    &key,
+                    Outcome::Answered {
+                        response_code: *code::SYSTEM_MALFUNCTION,
+                        auth_code: None,
+                    },
+                );
+                self.counters.response(ResponseCode::SystemMalfunction);
+                self.send_reversal(held.slot, entry, 0, routes, now);
+            }
+            self.counters.add(Event::Tx, 1);
+            self.tx.push(m, now);
+        }
+    }
+
+    /// Rewrites field 39 of the one message in `m` (checksums recomputed).
+    fn set_response_code(&mut self, m: &mut Mbuf, rc: &[u8; 2]) -> bool {
+        let Ok(h) = Headers::parse_with(m.data(), wire::net::headers::Checks::NONE) else {
+            return false;
+        };
+        let msg_at = h.payload + FRAME_HEADER_LEN;
+        if msg_at > h.end
+            || self
+                .scratch
+                .decode_into(&m.data()[msg_at..h.end], self.shared.spec)
+                .is_err()
+        {
+            return false;
+        }
+        let room = m.len() + m.tailroom();
+        if m.set_len(room).is_err() {
+            return false;
+        }
+        let d = m.data_mut();
+        let mut edits = Edits::new();
+        if edits.set(39, rc).is_err() {
+            return false;
+        }
+        let Ok(len) = apply_edits(&mut d[msg_at..], &self.scratch, self.shared.spec, &edits) else {
+            return false;
+        };
+        d[msg_at - FRAME_HEADER_LEN..msg_at].copy_from_slice(&(len as u16).to_be_bytes());
+        let end = msg_at + len;
+        if rewrite::set_udp_payload_len(&mut d[..end], &h, FRAME_HEADER_LEN + len).is_err() {
+            return false;
+        }
+        m.set_len(end).is_ok()
+    }
+
+    fn dedup_key(entry: &PendingEntry) -> DedupKey {
+        DedupKey {
+            originator: entry.originator,
+            stan: entry.key.stan,
+            transmitted_at: entry.key.transmitted_at,
+            rrn: entry.key.rrn,
         }
     }
 
@@ -461,6 +581,7 @@ impl SwitchLcore {
                     self.tx.push(extra, now);
                 }
                 Fate::Drop(r) => self.counters.dropped(r),
+                Fate::Hold(held) => self.held.push_back((extra, held)),
                 Fate::HandOff(_) | Fate::Done => {}
             }
         }
@@ -627,7 +748,7 @@ impl SwitchLcore {
             mti: Self::mti(&self.scratch, msg),
             amount: money.amount,
             currency: money.currency,
-            epoch: 0,
+            epoch: self.hooks.epoch(),
             deadline: now.wrapping_add(timeout),
             reversal: if family.reverse_on_timeout() {
                 ReversalState::Due
@@ -698,37 +819,33 @@ impl SwitchLcore {
         let rc: [u8; 2] = Self::field(&self.scratch, msg, 39)
             .and_then(|v| v.try_into().ok())
             .unwrap_or(*code::SYSTEM_MALFUNCTION);
-        let timed_out = matches!(entry.reversal, ReversalState::Sent { .. });
-        if timed_out {
-            // The acquirer already has its stand-in; only our 0420's answer counts.
-            if family == Family::ReversalAdvice {
-                let _ = self.wheel.cancel(slot);
-                self.pending.remove_slot(slot);
-                self.counters.add(Event::ReversalsConfirmed, 1);
-                return Fate::Done;
+        match entry.reversal {
+            ReversalState::Committing => return Fate::Drop(DropReason::Duplicate),
+            ReversalState::Sent { .. } => {
+                // The acquirer already has its stand-in; only our 0420's answer counts.
+                if family == Family::ReversalAdvice {
+                    let _ = self.wheel.cancel(slot);
+                    self.pending.remove_slot(slot);
+                    self.counters.add(Event::ReversalsConfirmed, 1);
+                    return Fate::Done;
+                }
+                return Fate::Drop(DropReason::LateResponse);
             }
-            return Fate::Drop(DropReason::LateResponse);
+            _ => {}
         }
         let _ = self.wheel.cancel(slot);
-        self.pending.remove_slot(slot);
         let auth: Option<[u8; 6]> =
             Self::field(&self.scratch, msg, 38).and_then(|v| v.try_into().ok());
-        let dedup_key = DedupKey {
+        let txn = TxnRef {
             originator: entry.originator,
             stan: key.stan,
             transmitted_at: key.transmitted_at,
             rrn: key.rrn,
+            epoch: entry.epoch,
         };
-        self.dedup.record_outcome(
-            &dedup_key,
-            Outcome::Answered {
-                response_code: rc,
-                auth_code: auth,
-            },
-        );
-        self.hooks.outcome(&Self::money_of(&entry, family), rc);
-        self.counters.response(ResponseCode::of(&rc));
-        let _ = routes;
+        let commit = self
+            .hooks
+            .outcome_txn(&Self::money_of(&entry, family), &txn, rc);
         let to = Endpoints {
             src_mac: Address(self.our_mac),
             dst_mac: Address(entry.origin.mac),
@@ -738,12 +855,52 @@ impl SwitchLcore {
             ),
             dst: SocketAddrV4::new(entry.origin.ip, entry.origin.port),
         };
-        match rewrite::readdress_udp(m.data_mut(), h, &to) {
-            Ok(_) => {
-                let _ = m.set_len(h.end);
+        if rewrite::readdress_udp(m.data_mut(), h, &to).is_err() {
+            return Fate::Drop(DropReason::BadFrame);
+        }
+        let _ = m.set_len(h.end);
+        let _ = routes;
+        match commit {
+            Commit::Now => {
+                self.pending.remove_slot(slot);
+                self.dedup.record_outcome(
+                    &Self::dedup_key(&entry),
+                    Outcome::Answered {
+                        response_code: rc,
+                        auth_code: auth,
+                    },
+                );
+                self.counters.response(ResponseCode::of(&rc));
                 Fate::Send
             }
-            Err(_) => Fate::Drop(DropReason::BadFrame),
+            Commit::Wait(ticket) => {
+                if let Some(e) = self.pending.get_mut(slot) {
+                    e.reversal = ReversalState::Committing;
+                }
+                Fate::Hold(Held {
+                    ticket,
+                    slot,
+                    rc,
+                    auth,
+                })
+            }
+            Commit::Failed => {
+                // Money the switch cannot record must not move: 96 to the
+                // acquirer, a 0420 to the issuer.
+                if !self.set_response_code(m, code::SYSTEM_MALFUNCTION) {
+                    return Fate::Drop(DropReason::BadFrame);
+                }
+                self.dedup.record_outcome(
+                    &Self::dedup_key(&entry),
+                    Outcome::Answered {
+                        response_code: *code::SYSTEM_MALFUNCTION,
+                        auth_code: None,
+                    },
+                );
+                self.counters.response(ResponseCode::SystemMalfunction);
+                self.send_reversal(slot, entry, 0, routes, rte::tsc::now());
+                Fate::Send
+            }
         }
     }
 

@@ -17,5 +17,5 @@ pub mod lcore;
 pub mod rules;
 
 pub use config::SwitchConfig;
-pub use hooks::{AlwaysAllow, MoneyHooks, MoneyRequest, Verdict};
+pub use hooks::{AlwaysAllow, Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
 pub use lcore::{LcoreParts, LcoreQueues, SessionBoard, Shared, SwitchLcore};
