@@ -263,7 +263,10 @@ async fn stats(State(s): State<AppState>) -> ApiResult<StatsReport> {
 async fn list_participants(
     State(s): State<AppState>,
 ) -> ApiResult<Vec<crate::types::ParticipantView>> {
-    Ok(Json(s.sources.control.participants()))
+    let control = Arc::clone(&s.sources.control);
+    Ok(Json(
+        blocking(move || Ok::<_, ApiError>(control.participants())).await?,
+    ))
 }
 
 async fn show_participant(
@@ -271,7 +274,8 @@ async fn show_participant(
     id: Result<Path<String>, PathRejection>,
 ) -> ApiResult<crate::types::ParticipantView> {
     let Path(id) = id.map_err(path_err)?;
-    Ok(Json(s.sources.control.participant(&id)?))
+    let control = Arc::clone(&s.sources.control);
+    Ok(Json(blocking(move || control.participant(&id)).await?))
 }
 
 async fn add_participant(

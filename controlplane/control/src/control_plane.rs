@@ -16,13 +16,14 @@
 
 use crate::error::ControlError;
 use crate::participant::{apply_patch, check_id, to_participant};
-use crate::sources::{Change, ChangeLog};
+use crate::sources::{Change, ChangeLog, ChangeLogError, ChangeRecord};
 use crate::types::{
     ImportOutcome, ParticipantPatch, ParticipantSpec, ParticipantView, RoutePage, RouteRow,
 };
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 use switch::bin_table::{BinTable, BinTableBuilder, BinTableError, MAX_PREFIX_LEN, MIN_PREFIX_LEN};
@@ -49,6 +50,9 @@ pub struct ControlPlane {
     published: Arc<Published>,
     log: Arc<dyn ChangeLog>,
     routes_file: Option<PathBuf>,
+    /// Mirrors `state.routes.len()` for readers that must not wait for an
+    /// import holding the lock (metrics, status).
+    route_count: AtomicUsize,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -95,6 +99,7 @@ impl ControlPlane {
     ) -> Result<Self, ControlError> {
         let (state, snapshot) = Self::initial(specs, routes)?;
         Ok(Self {
+            route_count: AtomicUsize::new(state.routes.len()),
             state: Mutex::new(state),
             published: Arc::new(Published::new(snapshot)),
             log,
@@ -113,6 +118,7 @@ impl ControlPlane {
         let (state, snapshot) = Self::initial(specs, routes)?;
         published.publish(snapshot);
         Ok(Self {
+            route_count: AtomicUsize::new(state.routes.len()),
             state: Mutex::new(state),
             published,
             log,
@@ -173,6 +179,68 @@ impl ControlPlane {
         Ok((state, snapshot))
     }
 
+    /// Re-applies a journaled change at start-up (after building from the
+    /// config) without journaling it again. `routes_csv` is the routes
+    /// file's content, needed for `RoutesReplaced`, whose CRC32C it must
+    /// match.
+    pub fn replay(
+        &self,
+        record: &ChangeRecord,
+        routes_csv: Option<&[u8]>,
+    ) -> Result<(), ControlError> {
+        let log = &Replaying;
+        match record {
+            ChangeRecord::ParticipantAdded { spec } => {
+                self.add_participant_with(spec.clone(), log)?;
+            }
+            ChangeRecord::ParticipantUpdated { spec, revision } => {
+                let mut state = self.lock();
+                let i = find(&state, &spec.id)? as usize;
+                let mut participants = self.current_participants();
+                participants[i] = to_participant(spec, participants[i].signed_off)?;
+                self.commit(
+                    log,
+                    participants,
+                    None,
+                    &Change::ParticipantUpdated {
+                        spec,
+                        revision: *revision,
+                    },
+                )?;
+                state.specs[i] = spec.clone();
+                state.revisions[i] = *revision;
+            }
+            ChangeRecord::ParticipantSuspended { id } => {
+                self.set_suspended_with(id, true, log)?;
+            }
+            ChangeRecord::ParticipantResumed { id } => {
+                self.set_suspended_with(id, false, log)?;
+            }
+            ChangeRecord::RouteAdded {
+                prefix,
+                participant,
+            } => {
+                let row = RouteRow {
+                    prefix: prefix.clone(),
+                    participant: participant.clone(),
+                };
+                self.add_route_with(&row, log)?;
+            }
+            ChangeRecord::RouteDeleted { prefix } => {
+                self.delete_route_with(prefix, log)?;
+            }
+            ChangeRecord::RoutesReplaced { crc32c, .. } => {
+                let csv = routes_csv.ok_or_else(|| {
+                    ControlError::Conflict(
+                        "the journal replaces the route table, but no routes file was given; pass the routes file written by the last import".into(),
+                    )
+                })?;
+                self.import_routes_with(csv, log, Some(*crc32c))?;
+            }
+        }
+        Ok(())
+    }
+
     /// What the lcores read (`load()` once per burst).
     pub fn published(&self) -> Arc<Published> {
         Arc::clone(&self.published)
@@ -203,16 +271,26 @@ impl ControlPlane {
         Ok(view(&state, &self.published.load(), i as usize))
     }
 
+    /// Participants in the running snapshot (no lock: safe during an import).
     pub fn participant_count(&self) -> usize {
-        self.lock().specs.len()
+        self.published.load().participants().len()
     }
 
+    /// Routes in the running table (no lock: safe during an import).
     pub fn route_count(&self) -> usize {
-        self.lock().routes.len()
+        self.route_count.load(Ordering::Relaxed)
     }
 
     /// Adds a participant at the next index.
     pub fn add_participant(&self, spec: ParticipantSpec) -> Result<u64, ControlError> {
+        self.add_participant_with(spec, &*self.log)
+    }
+
+    fn add_participant_with(
+        &self,
+        spec: ParticipantSpec,
+        log: &dyn ChangeLog,
+    ) -> Result<u64, ControlError> {
         let mut state = self.lock();
         check_id(&spec.id)?;
         if state.index.contains_key(&spec.id) {
@@ -224,6 +302,7 @@ impl ControlPlane {
         let mut participants = self.current_participants();
         participants.push(to_participant(&spec, false)?);
         let version = self.commit(
+            log,
             participants,
             None,
             &Change::ParticipantAdded { spec: &spec },
@@ -258,6 +337,7 @@ impl ControlPlane {
         participants[i] = to_participant(&next, participants[i].signed_off)?;
         let revision = state.revisions[i] + 1;
         let version = self.commit(
+            &*self.log,
             participants,
             None,
             &Change::ParticipantUpdated {
@@ -273,6 +353,15 @@ impl ControlPlane {
     /// Suspends (its messages are dropped) or resumes a participant. Asking
     /// for the state it is already in changes nothing.
     pub fn set_suspended(&self, id: &str, suspended: bool) -> Result<u64, ControlError> {
+        self.set_suspended_with(id, suspended, &*self.log)
+    }
+
+    fn set_suspended_with(
+        &self,
+        id: &str,
+        suspended: bool,
+        log: &dyn ChangeLog,
+    ) -> Result<u64, ControlError> {
         let mut state = self.lock();
         let i = find(&state, id)? as usize;
         if state.specs[i].suspended == suspended {
@@ -285,7 +374,7 @@ impl ControlPlane {
         } else {
             Change::ParticipantResumed { id }
         };
-        let version = self.commit(participants, None, &change)?;
+        let version = self.commit(log, participants, None, &change)?;
         state.specs[i].suspended = suspended;
         state.revisions[i] += 1;
         Ok(version)
@@ -294,6 +383,10 @@ impl ControlPlane {
     /// Routes `prefix` to `participant`. The same route again changes
     /// nothing; the prefix routed elsewhere is a conflict.
     pub fn add_route(&self, row: &RouteRow) -> Result<u64, ControlError> {
+        self.add_route_with(row, &*self.log)
+    }
+
+    fn add_route_with(&self, row: &RouteRow, log: &dyn ChangeLog) -> Result<u64, ControlError> {
         let mut state = self.lock();
         let idx = resolve_route(&state, &row.prefix, &row.participant).map_err(|message| {
             if state.index.contains_key(&row.participant) {
@@ -324,6 +417,7 @@ impl ControlPlane {
         routes.insert(pos, (row.prefix.as_str().into(), idx));
         let bins = build_bins(&routes)?;
         let version = self.commit(
+            log,
             self.current_participants(),
             Some(bins),
             &Change::RouteAdded {
@@ -333,10 +427,16 @@ impl ControlPlane {
         )?;
         state.routes = routes;
         state.route_counts[idx as usize] += 1;
+        self.route_count
+            .store(state.routes.len(), Ordering::Relaxed);
         Ok(version)
     }
 
     pub fn delete_route(&self, prefix: &str) -> Result<u64, ControlError> {
+        self.delete_route_with(prefix, &*self.log)
+    }
+
+    fn delete_route_with(&self, prefix: &str, log: &dyn ChangeLog) -> Result<u64, ControlError> {
         let mut state = self.lock();
         let pos = state
             .routes
@@ -348,12 +448,15 @@ impl ControlPlane {
         let (_, idx) = routes.remove(pos);
         let bins = build_bins(&routes)?;
         let version = self.commit(
+            log,
             self.current_participants(),
             Some(bins),
             &Change::RouteDeleted { prefix },
         )?;
         state.routes = routes;
         state.route_counts[idx as usize] -= 1;
+        self.route_count
+            .store(state.routes.len(), Ordering::Relaxed);
         Ok(version)
     }
 
@@ -401,14 +504,32 @@ impl ControlPlane {
     /// an optional header, blank lines ignored) in one publish: lcores see
     /// either the old table or the new one.
     pub fn import_routes(&self, csv: &[u8]) -> Result<ImportOutcome, ControlError> {
+        self.import_routes_with(csv, &*self.log, None)
+    }
+
+    fn import_routes_with(
+        &self,
+        csv: &[u8],
+        log: &dyn ChangeLog,
+        expect_crc: Option<u32>,
+    ) -> Result<ImportOutcome, ControlError> {
         let started = Instant::now();
         let mut state = self.lock();
         let routes = parse_csv(&state, csv)?;
         let routes = sort_unique(routes)?;
         let bins = build_bins(&routes)?;
         let crc = table_crc(&state, &routes);
-        self.write_routes_file(&state, &routes)?;
+        if let Some(expected) = expect_crc {
+            if expected != crc {
+                return Err(ControlError::Conflict(format!(
+                    "the route table file has crc32c {crc:08x} but the journal recorded {expected:08x}; restore the routes file that matches the journal"
+                )));
+            }
+        } else {
+            self.write_routes_file(&state, &routes)?;
+        }
         let version = self.commit(
+            log,
             self.current_participants(),
             Some(bins),
             &Change::RoutesReplaced {
@@ -418,6 +539,8 @@ impl ControlPlane {
         )?;
         state.routes = routes;
         recount(&mut state);
+        self.route_count
+            .store(state.routes.len(), Ordering::Relaxed);
         Ok(ImportOutcome {
             rows: state.routes.len() as u64,
             crc32c: crc,
@@ -433,6 +556,7 @@ impl ControlPlane {
     /// Builds the snapshot (all checks), journals, publishes.
     fn commit(
         &self,
+        log: &dyn ChangeLog,
         participants: Vec<Participant>,
         bins: Option<BinTable>,
         change: &Change<'_>,
@@ -442,7 +566,7 @@ impl ControlPlane {
             None => self.published.load().bins_shared(),
         };
         let snapshot = RouteSnapshot::new(participants, bins).map_err(route_error)?;
-        self.log.record(change)?;
+        log.record(change)?;
         Ok(self.published.publish(snapshot))
     }
 
@@ -467,6 +591,15 @@ impl ControlPlane {
         let file = w.into_inner().map_err(|e| err(e.into_error()))?;
         file.sync_all().map_err(err)?;
         std::fs::rename(&tmp, path).map_err(err)
+    }
+}
+
+/// The change log of a replay: the change is already in the journal.
+struct Replaying;
+
+impl ChangeLog for Replaying {
+    fn record(&self, _change: &Change<'_>) -> Result<(), ChangeLogError> {
+        Ok(())
     }
 }
 

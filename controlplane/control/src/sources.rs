@@ -10,7 +10,7 @@ use crate::types::{
     Account, CutoffOutcome, LcoreStatus, LimitChange, PortStatus, ReserveChange, SettlementFiles,
     WindowDetail, WindowSummary,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use switch::counters::CounterSnapshot;
 use thiserror::Error;
 
@@ -141,8 +141,48 @@ impl Change<'_> {
     }
 }
 
+/// A journaled [`Change`] read back (recovery), for
+/// [`crate::ControlPlane::replay`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum ChangeRecord {
+    ParticipantAdded {
+        spec: crate::types::ParticipantSpec,
+    },
+    ParticipantUpdated {
+        spec: crate::types::ParticipantSpec,
+        revision: u64,
+    },
+    ParticipantSuspended {
+        id: String,
+    },
+    ParticipantResumed {
+        id: String,
+    },
+    RouteAdded {
+        prefix: String,
+        participant: String,
+    },
+    RouteDeleted {
+        prefix: String,
+    },
+    RoutesReplaced {
+        rows: u64,
+        crc32c: u32,
+    },
+}
+
+impl ChangeRecord {
+    /// Parses a `ParticipantChange` record's payload.
+    pub fn decode(payload: &[u8]) -> Result<Self, ChangeLogError> {
+        serde_json::from_slice(payload).map_err(|e| ChangeLogError::Decode(e.to_string()))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum ChangeLogError {
+    #[error("journaled change cannot be read back: {0}; the journal was written by another version or is damaged")]
+    Decode(String),
     #[error("change is {len} bytes encoded, over the journal's {MAX_CHANGE_LEN}-byte record; use fewer sources or institution ids per participant")]
     TooLarge { len: usize },
     #[error("cannot encode the change: {0}")]
