@@ -179,6 +179,12 @@ impl Ledger {
         }
     }
 
+    /// Makes room for about `transactions` more transactions, so a replay
+    /// of a long journal does not rehash its duplicate keys over and over.
+    pub fn reserve_transactions(&mut self, transactions: usize) {
+        self.txns.reserve(transactions);
+    }
+
     // ----- queries -----
 
     pub fn account(&self, key: AccountKey) -> Option<&ReserveAccount> {
