@@ -14,7 +14,7 @@
 use crate::control_plane::ControlPlane;
 use crate::error::ControlError;
 use crate::metrics::{self, MetricSources};
-use crate::sources::{JournalSource, MoneyError, MoneyState, StatusSource};
+use crate::sources::{ChangeLogError, JournalSource, MoneyError, MoneyState, StatusSource};
 use crate::types::{
     ErrorBody, ErrorDetail, LimitChange, ParticipantPatch, ParticipantSpec, Published,
     ReserveChange, RouteRow, StatsReport, StatusReport,
@@ -102,6 +102,10 @@ impl From<ControlError> for ApiError {
                 (StatusCode::NOT_FOUND, "not_found")
             }
             ControlError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            // Too big for one journal record is the request's fault.
+            ControlError::Journal(ChangeLogError::TooLarge { .. }) => {
+                (StatusCode::BAD_REQUEST, "bad_request")
+            }
             ControlError::Journal(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ControlError::StateFile { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
             ControlError::Money(m) => return ApiError::from(m.clone()),
