@@ -8,20 +8,28 @@
 //! approved change: a Hold (0100), an Approved (0200), a HoldComplete (0220)
 //! or a Reversal (0400/0420).
 //!
-//! The journal record needs the transaction key (originator, STAN, field 7,
-//! RRN) and the window the request was stamped with, which the switch's
-//! `MoneyHooks::outcome` does not pass today: the switch calls
-//! [`LcoreMoney::outcome_keyed`] for that. The plain trait `outcome` keeps
-//! the escrow exact but records nothing.
+//! The switch calls `MoneyHooks::outcome_txn` with the transaction's key
+//! (originator, STAN, field 7, RRN) and the window its request was stamped
+//! with; the approved change is journaled and the answer waits for
+//! `durable` under `durability = "sync"`. The plain `outcome` keeps the
+//! escrow exact but records nothing. For 0400/0420 the key must be the
+//! original transaction's (field 90's STAN and field 7, with its RRN),
+//! since that is what the reversal moves back.
+//!
+//! With an [`EpochBoard`] attached, `check` (and [`LcoreMoney::tick`])
+//! observe the open window, so the stamp `epoch()` gives the switch is the
+//! one the check saw, and the control plane learns when this lcore has
+//! passed a cutoff.
 
 use std::sync::Arc;
 
 use journal::money::{Approved, Hold, HoldComplete, MoneyRecord, Mti, ResponseCode, Reversal};
-use journal::{AppendError, JournalState, Producer, Seq};
+use journal::{AppendError, JournalState, Producer, Release, Seq};
+use switch::pipeline::hooks::{Commit, Durable, TxnRef};
 use switch::pipeline::rules::Family;
 use switch::pipeline::{MoneyHooks, MoneyRequest, Verdict};
 
-use crate::epoch::CoarseClock;
+use crate::epoch::{CoarseClock, EpochBoard};
 use crate::escrow::LcoreEscrow;
 use crate::types::{AccountKey, Epoch, TxnKey};
 
@@ -43,6 +51,8 @@ pub struct LcoreMoney {
     producer: Option<Producer>,
     clock: Arc<CoarseClock>,
     hold_ttl_ms: u64,
+    epochs: Option<Arc<EpochBoard>>,
+    epoch: Epoch,
 }
 
 impl LcoreMoney {
@@ -54,7 +64,31 @@ impl LcoreMoney {
             producer: None,
             clock,
             hold_ttl_ms,
+            epochs: None,
+            epoch: 0,
         }
+    }
+
+    /// Stamps requests with the open window of `epochs` and reports this
+    /// lcore's progress through cutoffs to it.
+    pub fn with_epochs(mut self, epochs: Arc<EpochBoard>) -> LcoreMoney {
+        self.epoch = epochs.observe(self.escrow.lcore());
+        self.epochs = Some(epochs);
+        self
+    }
+
+    /// Once per poll: observe the open window (so an idle lcore still
+    /// reports that it passed a cutoff) and surrender escrow if asked.
+    pub fn tick(&mut self) {
+        if let Some(epochs) = &self.epochs {
+            self.epoch = epochs.observe(self.escrow.lcore());
+        }
+        self.escrow.poll();
+    }
+
+    /// The window requests are stamped with now.
+    pub fn epoch(&self) -> Epoch {
+        self.epoch
     }
 
     /// Records approved changes through this lcore's journal producer.
@@ -74,6 +108,10 @@ impl LcoreMoney {
     /// The reserve check (see the module documentation).
     #[inline]
     pub fn check(&mut self, req: &MoneyRequest) -> Verdict {
+        if let Some(epochs) = &self.epochs {
+            // One load and one store to this lcore's own line.
+            self.epoch = epochs.observe(self.escrow.lcore());
+        }
         if !spends(req.family) {
             return Verdict::Allow;
         }
@@ -175,6 +213,35 @@ impl LcoreMoney {
     }
 }
 
+/// Field 11 as a number: six ASCII digits by the standard. Anything else
+/// maps, deterministically, above every valid STAN so it cannot collide
+/// with one.
+pub fn stan_number(stan: &[u8; 6]) -> u32 {
+    if stan.iter().all(u8::is_ascii_digit) {
+        stan.iter().fold(0, |n, d| n * 10 + u32::from(d - b'0'))
+    } else {
+        0x8000_0000 | (crc32c::crc32c(stan) & 0x7FFF_FFFF)
+    }
+}
+
+/// The ledger's key of the switch's transaction reference.
+pub fn txn_key(txn: &TxnRef) -> TxnKey {
+    TxnKey {
+        originator: txn.originator.0,
+        stan: stan_number(&txn.stan),
+        transmission: txn.transmitted_at,
+        rrn: txn.rrn,
+    }
+}
+
+fn durable_of(release: Release) -> Durable {
+    match release {
+        Release::Now => Durable::Yes,
+        Release::Wait => Durable::NotYet,
+        Release::Decline => Durable::Failed,
+    }
+}
+
 impl MoneyHooks for LcoreMoney {
     fn check(&mut self, req: &MoneyRequest) -> Verdict {
         LcoreMoney::check(self, req)
@@ -182,5 +249,28 @@ impl MoneyHooks for LcoreMoney {
 
     fn outcome(&mut self, req: &MoneyRequest, response_code: [u8; 2]) {
         self.settle_escrow(req, response_code);
+    }
+
+    fn outcome_txn(&mut self, req: &MoneyRequest, txn: &TxnRef, response_code: [u8; 2]) -> Commit {
+        match self.outcome_keyed(&txn_key(txn), txn.epoch, req, response_code) {
+            Ok(None) => Commit::Now,
+            Ok(Some(seq)) => match self.producer.as_ref().map(|p| p.release(seq)) {
+                Some(Release::Now) | None => Commit::Now,
+                Some(Release::Wait) => Commit::Wait(seq.0),
+                Some(Release::Decline) => Commit::Failed,
+            },
+            Err(_) => Commit::Failed,
+        }
+    }
+
+    fn durable(&mut self, ticket: u64) -> Durable {
+        match &self.producer {
+            Some(p) => durable_of(p.release(Seq(ticket))),
+            None => Durable::Yes,
+        }
+    }
+
+    fn epoch(&self) -> u32 {
+        self.epoch
     }
 }

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use common::*;
 use journal::{Journal, JournalConfig, Release};
-use ledger::hooks::LcoreMoney;
-use ledger::{AccountKey, CoarseClock, EscrowBoard, Ledger, Refiller, TxnState};
+use ledger::hooks::{stan_number, txn_key, LcoreMoney};
+use ledger::{AccountKey, CoarseClock, EpochBoard, EscrowBoard, Ledger, Refiller, TxnState};
+use switch::pipeline::hooks::{Commit, Durable, TxnRef};
 use switch::pipeline::rules::Family;
 use switch::pipeline::{MoneyHooks, MoneyRequest, Verdict};
 use switch::ParticipantIdx;
@@ -159,4 +160,106 @@ fn a_stopped_journal_makes_the_check_answer_96() {
         hooks.check(&req(Family::Financial, 1)),
         Verdict::Decline(*b"96")
     );
+}
+
+fn journal_in(dir: &std::path::Path) -> (Journal, journal::Producer) {
+    let report = Journal::recover(dir)
+        .unwrap()
+        .replay(|_| Ok::<(), std::io::Error>(()))
+        .unwrap();
+    let (journal, mut producers) = Journal::start(JournalConfig::new(dir, 1), &report).unwrap();
+    (journal, producers.pop().unwrap())
+}
+
+fn txn(n: u32, epoch: u32) -> TxnRef {
+    let mut rrn = [b'0'; 12];
+    rrn.copy_from_slice(format!("{n:012}").as_bytes());
+    let mut stan = [b'0'; 6];
+    stan.copy_from_slice(format!("{n:06}").as_bytes());
+    TxnRef {
+        originator: ParticipantIdx(ACQ),
+        stan,
+        transmitted_at: *b"1127181300",
+        rrn,
+        epoch,
+    }
+}
+
+#[test]
+fn the_switch_trait_path_journals_approvals_and_releases_them_once_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, producer) = journal_in(dir.path());
+    let epochs = Arc::new(EpochBoard::new(1, 1));
+    let (hooks, _, _) = lcore_with(10_000);
+    let mut hooks = hooks
+        .with_journal(producer)
+        .with_epochs(Arc::clone(&epochs));
+    let purchase = req(Family::Financial, 2_500);
+    assert_eq!(MoneyHooks::check(&mut hooks, &purchase), Verdict::Allow);
+    let stamped = MoneyHooks::epoch(&hooks);
+    assert_eq!(stamped, 1);
+    let commit = hooks.outcome_txn(&purchase, &txn(42, stamped), *b"00");
+    let ticket = match commit {
+        Commit::Wait(t) => t,
+        other => panic!("a sync journal holds the approval: {other:?}"),
+    };
+    while hooks.durable(ticket) == Durable::NotYet {
+        std::thread::yield_now();
+    }
+    assert_eq!(hooks.durable(ticket), Durable::Yes);
+    // A declined one is answered at once and recorded nowhere.
+    assert_eq!(MoneyHooks::check(&mut hooks, &purchase), Verdict::Allow);
+    assert_eq!(
+        hooks.outcome_txn(&purchase, &txn(43, 1), *b"51"),
+        Commit::Now
+    );
+    drop(hooks);
+    journal.shutdown().unwrap();
+    let (recovered, _) = ledger::recover(dir.path()).unwrap();
+    let k = txn_key(&txn(42, 1));
+    assert_eq!(k, key(ACQ, 42));
+    assert!(matches!(
+        recovered.transaction(&k),
+        Some(TxnState::Posted { amount: 2_500, .. })
+    ));
+    assert_eq!(recovered.transaction(&txn_key(&txn(43, 1))), None);
+    assert_eq!(recovered.window(1).unwrap().entries.len(), 1);
+}
+
+#[test]
+fn an_approval_that_cannot_be_journaled_fails_and_gives_the_escrow_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, producer) = journal_in(dir.path());
+    let (hooks, _, _) = lcore_with(1_000);
+    let mut hooks = hooks.with_journal(producer);
+    let purchase = req(Family::Financial, 1_000);
+    assert_eq!(MoneyHooks::check(&mut hooks, &purchase), Verdict::Allow);
+    journal.shutdown().unwrap();
+    assert_eq!(
+        hooks.outcome_txn(&purchase, &txn(1, 1), *b"00"),
+        Commit::Failed
+    );
+    assert_eq!(hooks.escrow_mut().free(AccountKey::new(ACQ, EUR)), 1_000);
+}
+
+#[test]
+fn the_lcore_stamps_the_window_it_observed_and_reports_passing_a_cutoff() {
+    let epochs = Arc::new(EpochBoard::new(1, 1));
+    let (hooks, _, _) = lcore_with(1_000);
+    let mut hooks = hooks.with_epochs(Arc::clone(&epochs));
+    assert_eq!(MoneyHooks::epoch(&hooks), 1);
+    assert_eq!(epochs.flip(), (1, 2));
+    assert_eq!(MoneyHooks::epoch(&hooks), 1, "until the next poll or check");
+    assert!(!epochs.all_passed(1));
+    hooks.tick();
+    assert_eq!(MoneyHooks::epoch(&hooks), 2);
+    assert!(epochs.all_passed(1));
+}
+
+#[test]
+fn a_stan_is_its_six_digits_and_anything_else_cannot_collide_with_one() {
+    assert_eq!(stan_number(b"000123"), 123);
+    assert_eq!(stan_number(b"999999"), 999_999);
+    assert!(stan_number(b"12A456") >= 0x8000_0000);
+    assert_ne!(stan_number(b"12A456"), stan_number(b"12B456"));
 }
