@@ -10,7 +10,8 @@
 //!   transactions by [`TxnKey`] (exactly-once under duplicates and
 //!   retries), the open window and each window's entries. It changes only
 //!   by applying journal records ([`Ledger::apply`]), so recovery is
-//!   [`replay::recover`]: replay the journal into a fresh ledger.
+//!   [`replay::recover`]: load the newest snapshot ([`snapshot`]) and
+//!   replay the journal after it.
 //! * [`escrow`]: the lcores never touch the ledger. Each spends from its
 //!   own slice of each account's spendable amount; the [`escrow::Refiller`]
 //!   refills and rebalances the slices from the ledger and guarantees the
