@@ -39,8 +39,14 @@ impl Link {
     /// Configures and starts `port` with one queue pair on `pool`, then
     /// waits up to `wait_s` seconds for the link.
     pub fn up(port: Port, pool: &Mempool, wait_s: u64) -> anyhow::Result<Link> {
+        use anyhow::Context;
         port.configure(&rte::PortConfig::default(), pool)?;
-        port.start()?;
+        port.start().with_context(|| {
+            format!(
+                "starting port {}: for a memif client, is the server (clearwayd, or the reflector) running and its socket there?",
+                port.name()
+            )
+        })?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait_s);
         while !port.link()?.up {
             if std::time::Instant::now() > deadline {
