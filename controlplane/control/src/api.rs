@@ -13,7 +13,7 @@
 
 use crate::control_plane::ControlPlane;
 use crate::error::ControlError;
-use crate::metrics::{self, MetricSources};
+use crate::metrics;
 use crate::sources::{ChangeLogError, JournalSource, MoneyError, MoneyState, StatusSource};
 use crate::types::{
     ErrorBody, ErrorDetail, LimitChange, ParticipantPatch, ParticipantSpec, Published,
@@ -42,7 +42,8 @@ pub const MAX_IMPORT_BYTES: usize = 256 << 20;
 /// Largest body of any other request.
 pub const MAX_BODY_BYTES: usize = 64 << 10;
 
-/// Everything the API serves from.
+/// Everything the API and `/metrics` serve from (the daemon's
+/// implementations, or the fakes of [`crate::testkit`]).
 #[derive(Clone)]
 pub struct Sources {
     pub control: Arc<ControlPlane>,
@@ -160,12 +161,7 @@ where
 
 /// The API's routes, without authentication (the Unix socket's).
 pub fn router(sources: Sources) -> Router {
-    let registry = Arc::new(metrics::registry(MetricSources {
-        control: Arc::clone(&sources.control),
-        status: Arc::clone(&sources.status),
-        money: Arc::clone(&sources.money),
-        journal: Arc::clone(&sources.journal),
-    }));
+    let registry = Arc::new(metrics::registry(sources.clone()));
     router_with(AppState {
         sources,
         registry,
@@ -236,7 +232,7 @@ async fn status(State(s): State<AppState>) -> ApiResult<StatusReport> {
     blocking(move || {
         Ok::<_, ApiError>(StatusReport {
             version: env!("CARGO_PKG_VERSION").to_string(),
-            uptime_secs,
+            uptime_secs: src.status.uptime().map_or(uptime_secs, |u| u.as_secs()),
             ports: src.status.ports(),
             lcores: src.status.lcores(),
             tps,
@@ -717,12 +713,7 @@ pub async fn serve(config: ApiConfig, sources: Sources) -> Result<ApiServer, Ser
     let unix = bind_unix(&config)?;
     let tps = Arc::new(AtomicU64::new(0));
     let state = AppState {
-        registry: Arc::new(metrics::registry(MetricSources {
-            control: Arc::clone(&sources.control),
-            status: Arc::clone(&sources.status),
-            money: Arc::clone(&sources.money),
-            journal: Arc::clone(&sources.journal),
-        })),
+        registry: Arc::new(metrics::registry(sources.clone())),
         sources: sources.clone(),
         started: Instant::now(),
         tps: Arc::clone(&tps),

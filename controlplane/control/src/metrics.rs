@@ -2,22 +2,11 @@
 //! scrape. Nothing here runs on an lcore and nothing is cached: the lcores
 //! only keep their relaxed atomic counters, and a scrape sums them.
 
-use crate::control_plane::ControlPlane;
-use crate::sources::{JournalSource, MoneyState, StatusSource};
+use crate::api::Sources;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, MetricFamily, MetricType};
 use prometheus::{Encoder, Registry, TextEncoder};
-use std::sync::Arc;
 use switch::counters::{DropReason, Event, MtiClass, ResponseCode};
-
-/// Everything a scrape reads.
-#[derive(Clone)]
-pub struct MetricSources {
-    pub control: Arc<ControlPlane>,
-    pub status: Arc<dyn StatusSource>,
-    pub money: Arc<dyn MoneyState>,
-    pub journal: Arc<dyn JournalSource>,
-}
 
 /// A metric family under construction.
 struct Family(MetricFamily);
@@ -64,11 +53,11 @@ impl Family {
 
 /// The collector registered in the API's registry.
 pub struct ClearwayCollector {
-    sources: MetricSources,
+    sources: Sources,
 }
 
 impl ClearwayCollector {
-    pub fn new(sources: MetricSources) -> Self {
+    pub fn new(sources: Sources) -> Self {
         Self { sources }
     }
 }
@@ -94,7 +83,7 @@ impl Collector for ClearwayCollector {
 
 use MetricType::{COUNTER, GAUGE};
 
-fn switch_families(s: &MetricSources, out: &mut Vec<Family>) {
+fn switch_families(s: &Sources, out: &mut Vec<Family>) {
     let c = s.status.counters();
     let mut packets = Family::new(
         "clearway_packets_total",
@@ -227,7 +216,7 @@ fn switch_families(s: &MetricSources, out: &mut Vec<Family>) {
     out.push(polls);
 }
 
-fn routing_families(s: &MetricSources, out: &mut Vec<Family>) {
+fn routing_families(s: &Sources, out: &mut Vec<Family>) {
     let mut version = Family::new(
         "clearway_routes_version",
         "Version of the published route snapshot (bumps on every change).",
@@ -243,7 +232,7 @@ fn routing_families(s: &MetricSources, out: &mut Vec<Family>) {
     out.push(parts);
 }
 
-fn money_families(s: &MetricSources, out: &mut Vec<Family>) {
+fn money_families(s: &Sources, out: &mut Vec<Family>) {
     let mut available = Family::new(
         "clearway_reserve_available",
         "Available = reserve + net debit cap - net position - holds, minor units.",
@@ -294,7 +283,7 @@ fn money_families(s: &MetricSources, out: &mut Vec<Family>) {
     }
 }
 
-fn journal_families(s: &MetricSources, out: &mut Vec<Family>) {
+fn journal_families(s: &Sources, out: &mut Vec<Family>) {
     let j = s.journal.figures();
     let entries: [(&str, &str, MetricType, f64); 6] = [
         ("clearway_journal_lag_records", "Records appended but not yet durable.", GAUGE, j.lag_records as f64),
@@ -311,7 +300,7 @@ fn journal_families(s: &MetricSources, out: &mut Vec<Family>) {
     }
 }
 
-fn port_families(s: &MetricSources, out: &mut Vec<Family>) {
+fn port_families(s: &Sources, out: &mut Vec<Family>) {
     let ports = s.status.ports();
     let mut link = Family::new(
         "clearway_port_link_up",
@@ -362,7 +351,7 @@ fn port_families(s: &MetricSources, out: &mut Vec<Family>) {
 }
 
 /// A registry holding only the Clearway collector.
-pub fn registry(sources: MetricSources) -> Registry {
+pub fn registry(sources: Sources) -> Registry {
     let registry = Registry::new();
     // Cannot fail: the collector describes no fixed descriptors, so there
     // is nothing to collide with in a fresh registry.

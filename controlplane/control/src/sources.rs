@@ -22,6 +22,10 @@ pub trait StatusSource: Send + Sync {
     fn ports(&self) -> Vec<PortStatus>;
     /// Every worker lcore's poll counts.
     fn lcores(&self) -> Vec<LcoreStatus>;
+    /// Time since the daemon started; `None` = since the API started.
+    fn uptime(&self) -> Option<std::time::Duration> {
+        None
+    }
     /// Request-to-response latency, if the daemon measures it.
     fn latency(&self) -> Option<LatencyHistogram> {
         None
