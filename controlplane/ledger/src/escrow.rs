@@ -370,7 +370,8 @@ fn borrow(gate: &Gate, need: u64) -> bool {
     let mut taken = gate.pool_taken.load(Ordering::Relaxed);
     for _ in 0..POOL_CAS_TRIES {
         let granted = gate.pool_granted.load(Ordering::Acquire);
-        if taken + need > granted {
+        // Saturating: a garbage amount near u64::MAX must decline, not wrap.
+        if taken.saturating_add(need) > granted {
             return false;
         }
         match gate.pool_taken.compare_exchange_weak(

@@ -327,3 +327,13 @@ fn each_lcore_gets_exactly_one_escrow_handle() {
         }
     );
 }
+
+#[test]
+fn an_absurd_amount_is_declined_not_wrapped() {
+    let (_, _, mut lcores) = setup(1, &[deposit(ACQ, EUR, 1_000, 1)]);
+    assert_eq!(
+        lcores[0].reserve(A, u64::MAX),
+        Err(EscrowDecline::Short(*b"51"))
+    );
+    assert!(lcores[0].reserve(A, 1_000).is_ok());
+}
