@@ -164,8 +164,8 @@ impl ControlPlane {
         let mut routes = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             let idx = resolve_route(&state, &row.prefix, &row.participant).map_err(|message| {
-                ControlError::ImportLine {
-                    line: i + 1,
+                ControlError::Invalid {
+                    field: format!("[[routes]] entry {}", i + 1),
                     message,
                 }
             })?;
