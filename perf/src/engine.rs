@@ -472,7 +472,13 @@ impl Engine {
             return Action::Drop;
         };
         let delay = sim.delay_ticks;
-        match sim.decide(pan, amount, tx_key) {
+        // The MTI joins the key so the switch's 0420 after a silent 0200 is
+        // drawn afresh (a real issuer that missed a request still answers
+        // its reversal), while retries of one message stay consistent.
+        let mti = msg.get(..4).map_or(0, |m| {
+            u64::from(u32::from_be_bytes([m[0], m[1], m[2], m[3]]))
+        });
+        match sim.decide(pan, amount, tx_key ^ (mti << 32)) {
             Decision::Silent => {
                 self.counters.issuer_silent += 1;
                 Action::Drop
