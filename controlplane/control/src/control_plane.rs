@@ -22,7 +22,7 @@ use crate::types::{
 };
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -49,7 +49,7 @@ pub struct ControlPlane {
     state: Mutex<State>,
     published: Arc<Published>,
     log: Arc<dyn ChangeLog>,
-    routes_file: Option<PathBuf>,
+    routes_dir: Option<PathBuf>,
     /// Mirrors `state.routes.len()` for readers that must not wait for an
     /// import holding the lock (metrics, status).
     route_count: AtomicUsize,
@@ -58,7 +58,7 @@ pub struct ControlPlane {
 impl std::fmt::Debug for ControlPlane {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ControlPlane")
-            .field("routes_file", &self.routes_file)
+            .field("routes_dir", &self.routes_dir)
             .finish_non_exhaustive()
     }
 }
@@ -103,7 +103,7 @@ impl ControlPlane {
             state: Mutex::new(state),
             published: Arc::new(Published::new(snapshot)),
             log,
-            routes_file: None,
+            routes_dir: None,
         })
     }
 
@@ -122,15 +122,24 @@ impl ControlPlane {
             state: Mutex::new(state),
             published,
             log,
-            routes_file: None,
+            routes_dir: None,
         })
     }
 
-    /// Imports write the whole table here (atomically: temp file, fsync,
-    /// rename) before journaling it, so recovery can reload it.
-    pub fn with_routes_file(mut self, path: PathBuf) -> Self {
-        self.routes_file = Some(path);
+    /// Imports write the whole table into `dir` as
+    /// [`ControlPlane::routes_file`] (temp file, fsync, rename) before
+    /// journaling it, so recovery finds the table a journal record names.
+    /// Files are named by checksum and never overwritten or deleted here: a
+    /// failed journal write leaves an unreferenced file, never a wrong one.
+    /// Prune files older than the newest journal snapshot.
+    pub fn with_routes_dir(mut self, dir: PathBuf) -> Self {
+        self.routes_dir = Some(dir);
         self
+    }
+
+    /// Where an imported table with checksum `crc32c` is kept.
+    pub fn routes_file(dir: &Path, crc32c: u32) -> PathBuf {
+        dir.join(format!("routes-{crc32c:08x}.csv"))
     }
 
     fn initial(
@@ -180,14 +189,9 @@ impl ControlPlane {
     }
 
     /// Re-applies a journaled change at start-up (after building from the
-    /// config) without journaling it again. `routes_csv` is the routes
-    /// file's content, needed for `RoutesReplaced`, whose CRC32C it must
-    /// match.
-    pub fn replay(
-        &self,
-        record: &ChangeRecord,
-        routes_csv: Option<&[u8]>,
-    ) -> Result<(), ControlError> {
+    /// config) without journaling it again. A `RoutesReplaced` record is
+    /// reloaded from its file in the routes directory, checked by CRC32C.
+    pub fn replay(&self, record: &ChangeRecord) -> Result<(), ControlError> {
         let log = &Replaying;
         match record {
             ChangeRecord::ParticipantAdded { spec } => {
@@ -230,12 +234,17 @@ impl ControlPlane {
                 self.delete_route_with(prefix, log)?;
             }
             ChangeRecord::RoutesReplaced { crc32c, .. } => {
-                let csv = routes_csv.ok_or_else(|| {
-                    ControlError::Conflict(
-                        "the journal replaces the route table, but no routes file was given; pass the routes file written by the last import".into(),
-                    )
+                let Some(dir) = &self.routes_dir else {
+                    return Err(ControlError::Conflict(
+                        "the journal replaces the route table, but no routes directory is configured; configure the one the imports were written to".into(),
+                    ));
+                };
+                let path = Self::routes_file(dir, *crc32c);
+                let csv = std::fs::read(&path).map_err(|source| ControlError::StateFile {
+                    path: path.display().to_string(),
+                    source,
                 })?;
-                self.import_routes_with(csv, log, Some(*crc32c))?;
+                self.import_routes_with(&csv, log, Some(*crc32c))?;
             }
         }
         Ok(())
@@ -516,6 +525,14 @@ impl ControlPlane {
         let started = Instant::now();
         let mut state = self.lock();
         let routes = parse_csv(&state, csv)?;
+        if routes.is_empty() {
+            // An import replaces the whole table: an empty file would stop
+            // all BIN routing, which is never what an operator meant.
+            return Err(ControlError::Invalid {
+                field: "routes".into(),
+                message: "the file holds no routes; an import replaces the whole table, so check you picked the right file".into(),
+            });
+        }
         let routes = sort_unique(routes)?;
         let bins = build_bins(&routes)?;
         let crc = table_crc(&state, &routes);
@@ -526,7 +543,7 @@ impl ControlPlane {
                 )));
             }
         } else {
-            self.write_routes_file(&state, &routes)?;
+            self.write_routes_file(&state, &routes, crc)?;
         }
         let version = self.commit(
             log,
@@ -574,10 +591,12 @@ impl ControlPlane {
         &self,
         state: &State,
         routes: &[(Box<str>, u32)],
+        crc: u32,
     ) -> Result<(), ControlError> {
-        let Some(path) = &self.routes_file else {
+        let Some(dir) = &self.routes_dir else {
             return Ok(());
         };
+        let path = &Self::routes_file(dir, crc);
         let err = |source| ControlError::StateFile {
             path: path.display().to_string(),
             source,
@@ -590,7 +609,11 @@ impl ControlPlane {
         }
         let file = w.into_inner().map_err(|e| err(e.into_error()))?;
         file.sync_all().map_err(err)?;
-        std::fs::rename(&tmp, path).map_err(err)
+        std::fs::rename(&tmp, path).map_err(err)?;
+        // The rename is durable only once the directory is synced.
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(err)
     }
 }
 
