@@ -31,12 +31,8 @@ PERF="$TARGET/release/clearway-perf"
 DAEMON="$TARGET/release/clearwayd"
 echo "== clearway-perf, $SECONDS_PER_RUN s per run ==" | tee -a "$summary"
 if [ -x "$DAEMON" ]; then
-  "$DAEMON" > "$OUT/clearwayd.log" 2>&1 &
-  daemon=$!
-  trap 'kill -INT $daemon 2>/dev/null || true; wait $daemon 2>/dev/null || true' EXIT
-  for _ in $(seq 100); do [ -S /tmp/clearway-memif.sock ] && break; sleep 0.1; done
-  "$PERF" --baseline --seconds "$SECONDS_PER_RUN" --quiet \
-    --json "$OUT/clearway-perf.json" --plot "$OUT/plots" | tee -a "$summary"
+  # Reflector and switch in turn (they would share the second core otherwise).
+  perf/alternate.sh 1 "$SECONDS_PER_RUN" | tee -a "$summary"
 else
   "$PERF" --baseline-only --seconds "$SECONDS_PER_RUN" --quiet \
     --json "$OUT/clearway-perf.json" --plot "$OUT/plots" | tee -a "$summary"
