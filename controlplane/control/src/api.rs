@@ -10,6 +10,22 @@
 //!
 //! Blocking work (building a 1,000,000-row BIN table, ledger calls) runs on
 //! tokio's blocking pool, so the API's own thread keeps answering.
+//!
+//! How clearwayd runs it, on its main (non-lcore) thread:
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use control::api::{serve, ApiConfig, Sources};
+//! # fn wire(sources: Sources) -> Result<(), Box<dyn std::error::Error>> {
+//! let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+//! runtime.block_on(async {
+//!     let api = serve(ApiConfig::unix("/run/clearway/api.sock"), sources).await?;
+//!     // ... until the daemon is told to stop:
+//!     api.shutdown().await;
+//!     Ok::<_, control::api::ServeError>(())
+//! })?;
+//! # Ok(()) }
+//! ```
 
 use crate::control_plane::ControlPlane;
 use crate::error::ControlError;
