@@ -770,8 +770,12 @@ enum Listener {
 
 /// Most connections served at once; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 64;
-/// A client must send its request head within this.
+/// A client must send its request head within this (idle keep-alive
+/// connections are closed after it too).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest life of one connection: a 1,000,000-row import over a slow link
+/// takes well under this.
+const MAX_CONNECTION_TIME: Duration = Duration::from_secs(300);
 
 async fn accept_loop(
     listener: Listener,
@@ -780,8 +784,12 @@ async fn accept_loop(
 ) {
     let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
-            return;
+        let permit = tokio::select! {
+            p = Arc::clone(&slots).acquire_owned() => match p {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+            _ = stop.changed() => return,
         };
         let accepted = tokio::select! {
             a = accept(&listener) => a,
@@ -802,12 +810,13 @@ async fn accept_loop(
                 .serve_connection(io, service);
             tokio::pin!(conn);
             tokio::select! {
-                _ = conn.as_mut() => {}
-                _ = stop.changed() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+                _ = conn.as_mut() => return,
+                _ = stop.changed() => {}
+                // A client trickling a body must not hold a slot forever.
+                _ = tokio::time::sleep(MAX_CONNECTION_TIME) => {}
             }
+            conn.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(HEADER_TIMEOUT, conn).await;
         });
     }
 }
