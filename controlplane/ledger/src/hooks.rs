@@ -273,4 +273,8 @@ impl MoneyHooks for LcoreMoney {
     fn epoch(&self) -> u32 {
         self.epoch
     }
+
+    fn tick(&mut self) {
+        LcoreMoney::tick(self)
+    }
 }

@@ -23,6 +23,11 @@ pub struct Config {
     pub participants: Vec<ParticipantConfig>,
     #[serde(default)]
     pub routes: Vec<RouteConfig>,
+    /// Where money-moving changes are journaled (switch mode needs it).
+    pub journal: Option<crate::money::JournalSection>,
+    pub clearing: Option<crate::money::ClearingSection>,
+    #[serde(default)]
+    pub accounts: Vec<crate::money::AccountSection>,
     /// Plain forwarding between port pairs instead of the switch (a
     /// baseline on the same plumbing, or a bring-up check of new ports).
     pub forward: Option<Forward>,
@@ -135,6 +140,19 @@ impl Config {
                 }
                 crate::network::build_snapshot(&self.participants, &self.routes)
                     .map_err(invalid)?;
+                if self.journal.is_some() != self.clearing.is_some() {
+                    return Err(invalid(
+                        "[journal] and [clearing] go together: give both (money state on) or neither".into(),
+                    ));
+                }
+                for a in &self.accounts {
+                    if !self.participants.iter().any(|p| p.id == a.participant) {
+                        return Err(invalid(format!(
+                            "[[accounts]] participant {:?} is not in [[participants]]",
+                            a.participant
+                        )));
+                    }
+                }
             }
             (None, Some(_)) => {}
         }

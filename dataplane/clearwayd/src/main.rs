@@ -11,6 +11,7 @@
 
 mod config;
 mod forward;
+mod money;
 mod network;
 mod stats;
 mod switching;
@@ -187,30 +188,88 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                     sw.port
                 ))
             })?;
+        let mut money = match (&cfg.journal, &cfg.clearing) {
+            (Some(j), Some(c)) => {
+                let ids: Vec<&str> = cfg.participants.iter().map(|p| p.id.as_str()).collect();
+                Some(
+                    money::start(
+                        j,
+                        c,
+                        &cfg.accounts,
+                        |id| ids.iter().position(|x| *x == id).map(|i| i as u32),
+                        plan.lcores.len(),
+                    )
+                    .map_err(|e| Failure::Config(format!("{e:#}")))?,
+                )
+            }
+            _ => None,
+        };
+        let hooks: Vec<Box<dyn switch::pipeline::MoneyHooks>> = match money.as_mut() {
+            Some(m) => std::mem::take(&mut m.hooks)
+                .into_iter()
+                .map(|h| Box::new(h) as Box<dyn switch::pipeline::MoneyHooks>)
+                .collect(),
+            None => Vec::new(),
+        };
+        let desk_stop = Arc::new(AtomicBool::new(false));
+        let desk_thread = money.as_ref().map(|m| {
+            let journal = m.journal.clone();
+            money::run_desk(
+                m.desk.clone(),
+                move || journal.durable_lsn(),
+                desk_stop.clone(),
+            )
+        });
         let running = switching::launch(
             &eal,
             &plan,
             (index, &ports[index]),
             &pool,
-            sw,
-            routes,
+            switching::SwitchSetup {
+                config: sw,
+                routes,
+                hooks,
+            },
             stop.clone(),
         )
         .map_err(|e| Failure::Config(format!("{e:#}")))?;
         println!(
-            "clearwayd: switch on {} at {}:{} ({} participants)",
+            "clearwayd: switch on {} at {}:{} ({} participants{})",
             cfg.dataplane.ports[index].name,
             running.shared.config.service_ip,
             running.shared.config.service_port,
-            cfg.participants.len()
+            cfg.participants.len(),
+            if money.is_some() {
+                ", journal and reserve accounts on"
+            } else {
+                ", no money state"
+            }
         );
         let mut table = stats::SwitchTable::new(&running.counters);
         while wait_tick(&mut next) {
             table.print_interval(&running.counters);
         }
+        // Cut off while the lcores still run: each must pass the flip
+        // before the closed window can be netted and settled.
+        let settled = money.as_ref().map(|m| {
+            let journal = m.journal.clone();
+            money::final_cutoff(m, move || journal.durable_lsn(), Duration::from_secs(10))
+        });
         stop.store(true, Ordering::Relaxed);
         for h in running.handles {
             h.join()?;
+        }
+        desk_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = desk_thread {
+            let _ = t.join();
+        }
+        if let (Some(m), Some(settled)) = (&money, settled) {
+            match settled {
+                Some(window) => print_settlement(&m.settlement_dir, window),
+                None => eprintln!(
+                    "clearwayd: the cutoff at stop did not settle within 10 s; the window settles on the next start"
+                ),
+            }
         }
         table.print_final(&running.counters, started.elapsed());
     } else {
@@ -255,18 +314,57 @@ fn run(cli: &Cli) -> Result<(), Failure> {
 }
 
 /// memif sockets live in a directory that may not exist yet (e.g.
-/// /run/clearway after a reboot): create it, as systemd's unit would.
+/// /run/clearway after a reboot): create it, as systemd's unit would. A
+/// socket file left by a process that died (kill -9) is removed; one a
+/// live process still serves is a configuration error, not a silent clash.
 fn prepare_socket_dirs(cfg: &Config) -> Result<(), String> {
     for p in cfg.dataplane.ports.iter().filter(|p| p.is_vdev()) {
+        let is_server = p.device.split(',').any(|kv| kv == "role=server");
         for kv in p.device.split(',') {
-            if let Some(path) = kv.strip_prefix("socket=") {
-                if let Some(dir) = std::path::Path::new(path).parent() {
-                    std::fs::create_dir_all(dir).map_err(|e| {
-                        format!("port {:?}: cannot create {}: {e}", p.name, dir.display())
-                    })?;
+            let Some(path) = kv.strip_prefix("socket=") else {
+                continue;
+            };
+            let path = std::path::Path::new(path);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    format!("port {:?}: cannot create {}: {e}", p.name, dir.display())
+                })?;
+            }
+            if is_server && path.exists() {
+                if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                    return Err(format!(
+                        "port {:?}: memif socket {} is served by another running process (another clearwayd?); stop it or use another socket",
+                        p.name,
+                        path.display()
+                    ));
                 }
+                std::fs::remove_file(path).map_err(|e| {
+                    format!(
+                        "port {:?}: cannot remove stale socket {}: {e}",
+                        p.name,
+                        path.display()
+                    )
+                })?;
             }
         }
     }
     Ok(())
+}
+
+/// Lists a settled window's files and prints its net positions.
+fn print_settlement(dir: &std::path::Path, window: u32) {
+    let files = money::settlement_files(dir, window);
+    println!("clearwayd: cutoff at stop: window {window} closed and settled; files:");
+    for f in &files {
+        println!("  {}", f.display());
+    }
+    let net = files
+        .iter()
+        .find(|f| f.to_string_lossy().ends_with("-net.csv"));
+    if let Some(text) = net.and_then(|f| std::fs::read_to_string(f).ok()) {
+        println!("clearing summary of window {window} (net positions, minor units):");
+        for line in text.lines() {
+            println!("  {line}");
+        }
+    }
 }

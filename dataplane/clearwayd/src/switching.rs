@@ -8,7 +8,7 @@ use nic_config::plan::Plan;
 use rte::{Eal, LcoreHandle, Mempool, Port};
 use switch::counters::LcoreCounters;
 use switch::pipeline::{
-    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
+    handoff, AlwaysAllow, LcoreParts, LcoreQueues, MoneyHooks, Shared, SwitchConfig, SwitchLcore,
 };
 use switch::routes::Published;
 
@@ -19,6 +19,14 @@ pub struct Running {
     pub shared: Arc<Shared>,
 }
 
+/// What the switch lcores run with.
+pub struct SwitchSetup {
+    pub config: SwitchConfig,
+    pub routes: Arc<Published>,
+    /// One per lcore (the money state's); empty = approve everything.
+    pub hooks: Vec<Box<dyn MoneyHooks>>,
+}
+
 /// Builds every switch lcore on the main thread (all tables allocated
 /// here), then launches each on its worker lcore.
 pub fn launch(
@@ -26,10 +34,14 @@ pub fn launch(
     plan: &Plan,
     (port_index, port): (usize, &Port),
     pool: &Mempool,
-    cfg: SwitchConfig,
-    routes: Arc<Published>,
+    what: SwitchSetup,
     stop: Arc<AtomicBool>,
 ) -> anyhow::Result<Running> {
+    let SwitchSetup {
+        config: cfg,
+        routes,
+        mut hooks,
+    } = what;
     let lcores = plan.lcores.len();
     let shared = Arc::new(
         Shared::new(cfg, routes.clone(), lcores as u16, eal.tsc_hz())
@@ -63,7 +75,11 @@ pub fn launch(
             },
             handoff: ends,
             pool: pool.clone(),
-            hooks: Box::new(AlwaysAllow),
+            hooks: if hooks.is_empty() {
+                Box::new(AlwaysAllow)
+            } else {
+                hooks.remove(0)
+            },
             counters: writer,
         };
         let lcore = SwitchLcore::new(parts, rte::tsc::now()).map_err(anyhow::Error::msg)?;

@@ -83,6 +83,8 @@ pub trait MoneyHooks: Send {
     fn epoch(&self) -> u32 {
         0
     }
+    /// Once per poll, before the burst (e.g. take escrow refills).
+    fn tick(&mut self) {}
 }
 
 /// Approves everything, records nothing (until reserve accounts exist).

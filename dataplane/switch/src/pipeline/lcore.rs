@@ -257,6 +257,7 @@ impl SwitchLcore {
     /// packets it received (from the NIC and from other lcores).
     pub fn poll(&mut self, now: u64) -> usize {
         let routes = self.shared.routes.load();
+        self.hooks.tick();
         self.release_held(&routes, now);
         let mut burst = Burst::new();
         let mut received = 0;
@@ -836,10 +837,27 @@ impl SwitchLcore {
         let _ = self.wheel.cancel(slot);
         let auth: Option<[u8; 6]> =
             Self::field(&self.scratch, msg, 38).and_then(|v| v.try_into().ok());
+        // A completion or reversal moves the money of the transaction it
+        // names in field 90 (original MTI, STAN, field 7): key it by that.
+        let (mut stan, mut transmitted_at) = (key.stan, key.transmitted_at);
+        if matches!(
+            family,
+            Family::Completion | Family::Reversal | Family::ReversalAdvice
+        ) {
+            if let Some(request) = self.pending.request(slot) {
+                if self.scratch.decode_into(request, self.shared.spec).is_ok() {
+                    let f90 = self.scratch.get(90).and_then(|s| request.get(s.range()));
+                    if let Some(f90) = f90.filter(|f| f.len() >= 20) {
+                        stan.copy_from_slice(&f90[4..10]);
+                        transmitted_at.copy_from_slice(&f90[10..20]);
+                    }
+                }
+            }
+        }
         let txn = TxnRef {
             originator: entry.originator,
-            stan: key.stan,
-            transmitted_at: key.transmitted_at,
+            stan,
+            transmitted_at,
             rrn: key.rrn,
             epoch: entry.epoch,
         };
