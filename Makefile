@@ -15,7 +15,7 @@ export CLEARWAY_PYTHON := $(PYTHON)
 .PHONY: help deps pyenv build demo test lint check bench fuzz clean
 
 help:
-	@echo "make demo   - install missing packages, build (release), run clearwayd on virtual devices"
+	@echo "make demo   - install missing packages, build (release), run clearwayd + 10 s of clearway-perf over memif"
 	@echo "make test   - install missing packages, run the whole test suite (cargo-nextest)"
 	@echo "make lint   - cargo fmt --check and cargo clippy -D warnings"
 	@echo "make bench  - benchmarks; figures into perf/results/"
@@ -40,11 +40,12 @@ pyenv: deps
 	@$(PYTHON) -c 'import iso8583' 2>/dev/null || $(VENV)/bin/pip install -q 'pyiso8583>=4,<5'
 
 build: deps
-	$(CARGO) build --release --workspace
+	$(CARGO) build --release -p clearwayd -p clearway-perf -p clearctl
 
+# clearwayd (embedded config: switch on memif, journal on) + 10 s of
+# clearway-perf traffic + the cutoff's settlement summary.
 demo: build
-	@echo "== clearwayd on virtual devices (net_null pair, no hugepages), 5 seconds =="
-	./target/release/clearwayd --run-seconds 5
+	perf/demo.sh
 
 test: deps pyenv
 	$(CARGO) nextest run --workspace
@@ -55,17 +56,14 @@ lint: deps
 
 check: lint test
 
+# Every crate's benchmarks (short) and a clearway-perf run; summary in perf/results/.
 bench: deps
-	mkdir -p perf/results
-	$(CARGO) bench -p rte --bench ring_loop | tee perf/results/ring_loop.txt
+	perf/bench.sh
 
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
-	cd dataplane/wire/fuzz && for t in $$(RUSTC_BOOTSTRAP=1 $(CARGO) fuzz list); do \
-	  echo "== fuzz $$t for $(FUZZ_SECONDS)s =="; \
-	  RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
-	done
+	dataplane/wire/fuzz/run-all.sh $(FUZZ_SECONDS)
 
 clean:
 	$(CARGO) clean
