@@ -212,6 +212,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             None => Vec::new(),
         };
         let desk_stop = Arc::new(AtomicBool::new(false));
+        let lcores_stop = Arc::new(AtomicBool::new(false));
         let desk_thread = money.as_ref().map(|m| {
             let journal = m.journal.clone();
             money::run_desk(
@@ -230,7 +231,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 routes,
                 hooks,
             },
-            stop.clone(),
+            // Not the signal flag: on SIGTERM the lcores keep running
+            // until the closing cutoff has been passed and settled.
+            lcores_stop.clone(),
         )
         .map_err(|e| Failure::Config(format!("{e:#}")))?;
         println!(
@@ -255,7 +258,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             let journal = m.journal.clone();
             money::final_cutoff(m, move || journal.durable_lsn(), Duration::from_secs(10))
         });
-        stop.store(true, Ordering::Relaxed);
+        lcores_stop.store(true, Ordering::Relaxed);
         for h in running.handles {
             h.join()?;
         }
