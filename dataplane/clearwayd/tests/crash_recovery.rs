@@ -121,6 +121,17 @@ fn start(cfg: &std::path::Path) -> Child {
     child
 }
 
+/// Kills clearwayd however the test ends, so a failure never leaves a
+/// busy-polling daemon behind.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 struct Peer {
     pool: Mempool,
     port: Port,
@@ -171,7 +182,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     let cfg = dir.join("clearway.toml");
     std::fs::write(&cfg, config(&dir, &socket, tag)).unwrap();
 
-    let mut daemon = start(&cfg);
+    let mut daemon = Daemon(start(&cfg));
     let mut args = rte::test_eal_args("crash-peer");
     args.push(format!(
         "--vdev=net_memif0,role=client,socket={},socket-abstract=no,id=0",
@@ -242,9 +253,9 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
             }
         }
         if round < KILLS {
-            daemon.kill().unwrap(); // SIGKILL
-            let _ = daemon.wait();
-            daemon = start(&cfg);
+            daemon.0.kill().unwrap(); // SIGKILL
+            let _ = daemon.0.wait();
+            daemon = Daemon(start(&cfg));
         }
     }
     // Let the last answers arrive, then stop cleanly.
@@ -257,10 +268,10 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
         }
     }
     Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
+        .args(["-TERM", &daemon.0.id().to_string()])
         .status()
         .unwrap();
-    let _ = daemon.wait();
+    let _ = daemon.0.wait();
 
     let (recovered, report) =
         ledger::recover(&dir.join("journal")).expect("the journal recovers after ten kill -9");
