@@ -350,5 +350,13 @@ fn main() {
         gens[0].latency.len()
     );
     let c = counters.snapshot();
+    use switch::counters::Event;
+    let (cycles, msgs) = (c.event(Event::BusyCycles), c.event(Event::Rx));
+    let ns = cycles as f64 * 1e9 / hz as f64 / msgs.max(1) as f64;
+    println!(
+        "switch lcore cost, measured inside the lcore (TSC over busy polls): {ns:.0} ns/message -> {:.2} M messages/s capacity on one lcore ({msgs} messages, {:.0}% of polls busy)",
+        1e3 / ns,
+        100.0 * c.event(Event::BusyPolls) as f64 / (c.event(Event::BusyPolls) + c.event(Event::IdlePolls)).max(1) as f64
+    );
     println!("switch drops during the bench: {}", c.dropped_total());
 }

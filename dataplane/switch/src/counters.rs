@@ -116,6 +116,7 @@ labelled_enum!(
         Rx => "rx", Tx => "tx", Timeouts => "timeouts",
         ReversalsSent => "reversals_sent", ReversalsConfirmed => "reversals_confirmed",
         ReversalsGivenUp => "reversals_given_up", DupesAnswered => "dupes_answered",
+        BusyPolls => "busy_polls", IdlePolls => "idle_polls", BusyCycles => "busy_cycles",
     }
 );
 

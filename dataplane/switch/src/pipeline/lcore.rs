@@ -256,6 +256,21 @@ impl SwitchLcore {
     /// One turn of the loop at time `now` (TSC ticks). Returns how many
     /// packets it received (from the NIC and from other lcores).
     pub fn poll(&mut self, now: u64) -> usize {
+        let started = rte::tsc::now();
+        let received = self.poll_inner(now);
+        // Busy vs idle polls, and the cycles the busy ones took: the lcore's
+        // load and its cost per message, whatever drives it.
+        if received > 0 {
+            self.counters.add(Event::BusyPolls, 1);
+            self.counters
+                .add(Event::BusyCycles, rte::tsc::now().wrapping_sub(started));
+        } else {
+            self.counters.add(Event::IdlePolls, 1);
+        }
+        received
+    }
+
+    fn poll_inner(&mut self, now: u64) -> usize {
         let routes = self.shared.routes.load();
         self.hooks.tick();
         self.release_held(&routes, now);
