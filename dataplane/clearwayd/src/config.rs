@@ -28,6 +28,8 @@ pub struct Config {
     pub clearing: Option<crate::money::ClearingSection>,
     #[serde(default)]
     pub accounts: Vec<crate::money::AccountSection>,
+    /// The operator API (clearctl, /metrics); off when absent.
+    pub api: Option<crate::api::ApiSection>,
     /// Plain forwarding between port pairs instead of the switch (a
     /// baseline on the same plumbing, or a bring-up check of new ports).
     pub forward: Option<Forward>,

@@ -9,6 +9,7 @@
 //! file, missing port, a vdev DPDK refuses, queues a driver cannot give),
 //! 1 for any other failure.
 
+mod api;
 mod config;
 mod forward;
 mod money;
@@ -221,6 +222,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 desk_stop.clone(),
             )
         });
+        let routes_for_api = routes.clone();
         let running = switching::launch(
             &eal,
             &plan,
@@ -248,6 +250,28 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 ", no money state"
             }
         );
+        let api_stop = Arc::new(AtomicBool::new(false));
+        let api_thread = match &cfg.api {
+            Some(section) => {
+                let control_producer = money.as_mut().and_then(|m| m.control_producer.take());
+                let sources = api_sources(
+                    &cfg,
+                    routes_for_api,
+                    control_producer,
+                    money.as_ref(),
+                    &running,
+                    &ports,
+                    &plan,
+                )
+                .map_err(Failure::Config)?;
+                let handle = api::spawn(section, sources, api_stop.clone()).map_err(|e| {
+                    Failure::Config(format!("[api] {}: {e:#}", section.socket.display()))
+                })?;
+                println!("clearwayd: API on {}", section.socket.display());
+                Some(handle)
+            }
+            None => None,
+        };
         let mut table = stats::SwitchTable::new(&running.counters);
         while wait_tick(&mut next) {
             table.print_interval(&running.counters);
@@ -261,6 +285,10 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         lcores_stop.store(true, Ordering::Relaxed);
         for h in running.handles {
             h.join()?;
+        }
+        api_stop.store(true, Ordering::Relaxed);
+        if let Some(t) = api_thread {
+            let _ = t.join();
         }
         desk_stop.store(true, Ordering::Relaxed);
         if let Some(t) = desk_thread {
@@ -370,4 +398,66 @@ fn print_settlement(dir: &std::path::Path, window: u32) {
             println!("  {line}");
         }
     }
+}
+
+/// The API's view of this daemon: the control plane (attached to the routes
+/// the lcores run on, with the journal's participant changes replayed), the
+/// ledger, the switch's counters and the ports.
+fn api_sources(
+    cfg: &Config,
+    routes: Arc<switch::routes::Published>,
+    control_producer: Option<journal::Producer>,
+    money: Option<&money::MoneyState>,
+    running: &switching::Running,
+    ports: &[Port],
+    plan: &nic_config::plan::Plan,
+) -> Result<control::api::Sources, String> {
+    let log: Arc<dyn control::sources::ChangeLog> = match control_producer {
+        Some(p) => Arc::new(api::JournalChangeLog::new(p)),
+        None => Arc::new(api::UnjournaledChanges),
+    };
+    let (specs, rows) = network::control_specs(&cfg.participants, &cfg.routes)?;
+    let control = Arc::new(
+        control::ControlPlane::attach(routes, specs, rows, log)
+            .map_err(|e| format!("control plane: {e}"))?,
+    );
+    if let Some(m) = money {
+        let kind = journal::RecordKind::ParticipantChange as u16;
+        journal::read_records(&m.journal_dir, 1, m.journal.durable_lsn(), |r| {
+            if r.header.kind != kind {
+                return Ok::<(), String>(());
+            }
+            let change =
+                control::sources::ChangeRecord::decode(r.payload).map_err(|e| e.to_string())?;
+            control.replay(&change).map_err(|e| e.to_string())
+        })
+        .map_err(|e| format!("replaying participant changes from the journal: {e}"))?;
+    }
+    let money_state: Arc<dyn control::sources::MoneyState> = match money {
+        Some(m) => Arc::new(api::LedgerMoney {
+            desk: m.desk.clone(),
+            ids: cfg.participants.iter().map(|p| p.id.clone()).collect(),
+            settlement_dir: m.settlement_dir.clone(),
+            next_reference: std::sync::atomic::AtomicU64::new(money::now_ms()),
+        }),
+        None => Arc::new(api::NoMoney),
+    };
+    let status = Arc::new(api::DaemonStatus {
+        counters: running.counters.clone(),
+        ports: cfg
+            .dataplane
+            .ports
+            .iter()
+            .map(|p| p.name.clone())
+            .zip(ports.iter().cloned())
+            .collect(),
+        lcores: plan.lcores.iter().map(|l| l.lcore).collect(),
+        started: Instant::now(),
+    });
+    Ok(control::api::Sources {
+        control,
+        money: money_state,
+        status,
+        journal: Arc::new(api::JournalFiguresSource(money.map(|m| m.journal.clone()))),
+    })
 }

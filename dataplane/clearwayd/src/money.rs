@@ -81,6 +81,9 @@ pub struct MoneyState {
     pub desk: Arc<Mutex<ClearingDesk>>,
     pub hooks: Vec<LcoreMoney>,
     pub settlement_dir: PathBuf,
+    /// For participant and route changes (taken by the control plane).
+    pub control_producer: Option<journal::Producer>,
+    pub journal_dir: PathBuf,
 }
 
 /// Recovers the journal and the ledger, opens configured accounts on first
@@ -119,7 +122,9 @@ pub fn start(
         },
         ledger.open_epoch()
     );
-    let mut config = JournalConfig::new(dir.clone(), (lcores + 1) as u16);
+    // One producer per lcore, one for the clearing desk, one for the
+    // control plane's participant and route changes.
+    let mut config = JournalConfig::new(dir.clone(), (lcores + 2) as u16);
     config.durability = match journal_cfg.durability.as_str() {
         "sync" => Durability::Sync,
         "async" => Durability::Async,
@@ -127,6 +132,9 @@ pub fn start(
     };
     let (journal, mut producers) =
         Journal::start(config, &report).context("starting the journal writer")?;
+    let control_producer = producers
+        .pop()
+        .context("journal gave no producer for the control plane")?;
     let desk_producer = producers
         .pop()
         .context("journal gave no producer for the desk")?;
@@ -201,6 +209,8 @@ pub fn start(
         desk: Arc::new(Mutex::new(desk)),
         hooks,
         settlement_dir: clearing.settlement_dir.clone(),
+        control_producer: Some(control_producer),
+        journal_dir: dir.clone(),
     })
 }
 

@@ -6,13 +6,14 @@ use std::net::SocketAddrV4;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switch::bin_table::BinTableBuilder;
 use switch::routes::{Participant, Roles, RouteSnapshot};
 use switch::ParticipantIdx;
 
-/// One `[[participants]]` entry.
-#[derive(Debug, Clone, Deserialize)]
+/// One `[[participants]]` entry (the same fields as the control plane's
+/// `ParticipantSpec`, which the API takes).
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParticipantConfig {
     pub id: String,
@@ -33,7 +34,7 @@ pub struct ParticipantConfig {
     pub suspended: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Acquirer,
@@ -41,7 +42,7 @@ pub enum Role {
 }
 
 /// One `[[routes]]` entry: card numbers starting with `prefix` go to `participant`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     pub prefix: String,
@@ -130,6 +131,26 @@ pub fn build_snapshot(
     }
     let bins = bins.build().map_err(|e| format!("[[routes]]: {e}"))?;
     RouteSnapshot::new(list, Arc::new(bins)).map_err(|e| format!("[[participants]]: {e}"))
+}
+
+/// The configuration's participants and routes in the control plane's types.
+pub fn control_specs(
+    participants: &[ParticipantConfig],
+    routes: &[RouteConfig],
+) -> Result<
+    (
+        Vec<control::types::ParticipantSpec>,
+        Vec<control::types::RouteRow>,
+    ),
+    String,
+> {
+    let specs = serde_json::to_value(participants)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("[[participants]] for the control plane: {e}"))?;
+    let rows = serde_json::to_value(routes)
+        .and_then(serde_json::from_value)
+        .map_err(|e| format!("[[routes]] for the control plane: {e}"))?;
+    Ok((specs, rows))
 }
 
 #[cfg(test)]
