@@ -6,7 +6,7 @@ use nic_config::layout::Layout;
 use serde::Deserialize;
 use switch::pipeline::SwitchConfig;
 
-use crate::network::{ParticipantConfig, RouteConfig};
+use control::types::{ParticipantSpec, RouteRow};
 
 /// The embedded default configuration (virtual devices, no hugepages).
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -20,9 +20,9 @@ pub struct Config {
     /// The payment switch: service address, timeouts, table sizes.
     pub switch: Option<SwitchConfig>,
     #[serde(default)]
-    pub participants: Vec<ParticipantConfig>,
+    pub participants: Vec<ParticipantSpec>,
     #[serde(default)]
-    pub routes: Vec<RouteConfig>,
+    pub routes: Vec<RouteRow>,
     /// Where money-moving changes are journaled (switch mode needs it).
     pub journal: Option<crate::money::JournalSection>,
     pub clearing: Option<crate::money::ClearingSection>,
@@ -140,8 +140,14 @@ impl Config {
                         sorted(&names)
                     )));
                 }
-                crate::network::build_snapshot(&self.participants, &self.routes)
-                    .map_err(invalid)?;
+                // The control plane checks participants and routes exactly
+                // as it will when it builds the lcores' first snapshot.
+                control::ControlPlane::new(
+                    self.participants.clone(),
+                    self.routes.clone(),
+                    std::sync::Arc::new(crate::api::UnjournaledChanges),
+                )
+                .map_err(|e| invalid(e.to_string()))?;
                 if self.journal.is_some() != self.clearing.is_some() {
                     return Err(invalid(
                         "[journal] and [clearing] go together: give both (money state on) or neither".into(),

@@ -175,9 +175,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     };
     let mut next = started + interval;
     if let Some(sw) = cfg.switch.clone() {
-        let snapshot =
-            network::build_snapshot(&cfg.participants, &cfg.routes).map_err(Failure::Config)?;
-        let routes = Arc::new(switch::routes::Published::new(snapshot));
         let index = cfg
             .dataplane
             .ports
@@ -212,6 +209,21 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 .collect(),
             None => Vec::new(),
         };
+        // One place builds the lcores' routes: the control plane, whose
+        // later changes (API) are journaled and published RCU-style.
+        let log: Arc<dyn control::sources::ChangeLog> =
+            match money.as_mut().and_then(|m| m.control_producer.take()) {
+                Some(p) => Arc::new(api::JournalChangeLog::new(p)),
+                None => Arc::new(api::UnjournaledChanges),
+            };
+        let control = Arc::new(
+            control::ControlPlane::new(cfg.participants.clone(), cfg.routes.clone(), log)
+                .map_err(|e| Failure::Config(format!("participants and routes: {e}")))?,
+        );
+        if let Some(m) = &money {
+            replay_changes(&control, m).map_err(Failure::Config)?;
+        }
+        let routes = control.published();
         let desk_stop = Arc::new(AtomicBool::new(false));
         let lcores_stop = Arc::new(AtomicBool::new(false));
         let desk_thread = money.as_ref().map(|m| {
@@ -222,7 +234,6 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 desk_stop.clone(),
             )
         });
-        let routes_for_api = routes.clone();
         let running = switching::launch(
             &eal,
             &plan,
@@ -253,17 +264,14 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         let api_stop = Arc::new(AtomicBool::new(false));
         let api_thread = match &cfg.api {
             Some(section) => {
-                let control_producer = money.as_mut().and_then(|m| m.control_producer.take());
                 let sources = api_sources(
                     &cfg,
-                    routes_for_api,
-                    control_producer,
+                    control.clone(),
                     money.as_ref(),
                     &running,
                     &ports,
                     &plan,
-                )
-                .map_err(Failure::Config)?;
+                );
                 let handle = api::spawn(section, sources, api_stop.clone()).map_err(|e| {
                     Failure::Config(format!("[api] {}: {e:#}", section.socket.display()))
                 })?;
@@ -400,39 +408,33 @@ fn print_settlement(dir: &std::path::Path, window: u32) {
     }
 }
 
-/// The API's view of this daemon: the control plane (attached to the routes
-/// the lcores run on, with the journal's participant changes replayed), the
-/// ledger, the switch's counters and the ports.
+/// Applies the participant and route changes journaled by earlier runs
+/// (the configuration is the starting point; the journal has what
+/// operators changed since).
+fn replay_changes(control: &control::ControlPlane, m: &money::MoneyState) -> Result<(), String> {
+    let kind = journal::RecordKind::ParticipantChange as u16;
+    journal::read_records(&m.journal_dir, 1, m.journal.durable_lsn(), |r| {
+        if r.header.kind != kind {
+            return Ok::<(), String>(());
+        }
+        let change =
+            control::sources::ChangeRecord::decode(r.payload).map_err(|e| e.to_string())?;
+        control.replay(&change).map_err(|e| e.to_string())
+    })
+    .map(|_| ())
+    .map_err(|e| format!("replaying participant changes from the journal: {e}"))
+}
+
+/// The API's view of this daemon: the control plane, the ledger, the
+/// switch's counters and the ports.
 fn api_sources(
     cfg: &Config,
-    routes: Arc<switch::routes::Published>,
-    control_producer: Option<journal::Producer>,
+    control: Arc<control::ControlPlane>,
     money: Option<&money::MoneyState>,
     running: &switching::Running,
     ports: &[Port],
     plan: &nic_config::plan::Plan,
-) -> Result<control::api::Sources, String> {
-    let log: Arc<dyn control::sources::ChangeLog> = match control_producer {
-        Some(p) => Arc::new(api::JournalChangeLog::new(p)),
-        None => Arc::new(api::UnjournaledChanges),
-    };
-    let (specs, rows) = network::control_specs(&cfg.participants, &cfg.routes)?;
-    let control = Arc::new(
-        control::ControlPlane::attach(routes, specs, rows, log)
-            .map_err(|e| format!("control plane: {e}"))?,
-    );
-    if let Some(m) = money {
-        let kind = journal::RecordKind::ParticipantChange as u16;
-        journal::read_records(&m.journal_dir, 1, m.journal.durable_lsn(), |r| {
-            if r.header.kind != kind {
-                return Ok::<(), String>(());
-            }
-            let change =
-                control::sources::ChangeRecord::decode(r.payload).map_err(|e| e.to_string())?;
-            control.replay(&change).map_err(|e| e.to_string())
-        })
-        .map_err(|e| format!("replaying participant changes from the journal: {e}"))?;
-    }
+) -> control::api::Sources {
     let money_state: Arc<dyn control::sources::MoneyState> = match money {
         Some(m) => Arc::new(api::LedgerMoney {
             desk: m.desk.clone(),
@@ -454,10 +456,10 @@ fn api_sources(
         lcores: plan.lcores.iter().map(|l| l.lcore).collect(),
         started: Instant::now(),
     });
-    Ok(control::api::Sources {
+    control::api::Sources {
         control,
         money: money_state,
         status,
         journal: Arc::new(api::JournalFiguresSource(money.map(|m| m.journal.clone()))),
-    })
+    }
 }
