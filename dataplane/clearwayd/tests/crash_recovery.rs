@@ -8,17 +8,17 @@
 //! approve.
 
 use std::collections::HashSet;
-use std::io::BufRead;
 use std::net::SocketAddrV4;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+
 use std::time::{Duration, Instant};
 
 use ledger::TxnKey;
 use rte::{Burst, Eal, Mempool, Port, PortConfig, RxQueue, TxQueue};
 use switch::testkit::{answer, parse_udp, request, udp_frame, Msg};
 
-const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
+mod common;
+
+use common::Daemon;
 const KILLS: usize = 10;
 const SWITCH: &str = "10.0.0.1";
 const SWITCH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -87,49 +87,12 @@ participant = "iss"
 }
 
 /// Starts clearwayd and waits until its switch runs.
-fn start(cfg: &std::path::Path) -> Child {
-    let err_path = cfg.with_extension("stderr");
-    let err = std::fs::File::create(&err_path).unwrap();
-    // This process's EAL pinned it (and what it spawns) to one CPU; give
-    // clearwayd every online CPU back, as an operator's shell would.
-    let online = std::fs::read_to_string("/sys/devices/system/cpu/online").unwrap();
-    let mut child = Command::new("taskset")
-        .args(["-c", online.trim(), BIN, "-c", cfg.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(err)
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("clearwayd: switch on") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    if rx.recv_timeout(Duration::from_secs(30)).is_err() {
-        let _ = child.kill();
-        panic!(
-            "clearwayd did not start its switch:\n{}",
-            std::fs::read_to_string(&err_path).unwrap_or_default()
-        );
-    }
-    child
-}
-
-/// Kills clearwayd however the test ends, so a failure never leaves a
-/// busy-polling daemon behind.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn start(cfg: &std::path::Path) -> Daemon {
+    Daemon::start(
+        &["-c", cfg.to_str().unwrap()],
+        &cfg.with_extension("stderr"),
+        "clearwayd: switch on",
+    )
 }
 
 struct Peer {
@@ -182,7 +145,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     let cfg = dir.join("clearway.toml");
     std::fs::write(&cfg, config(&dir, &socket, tag)).unwrap();
 
-    let mut daemon = Daemon(start(&cfg));
+    let mut daemon = start(&cfg);
     let mut args = rte::test_eal_args("crash-peer");
     args.push(format!(
         "--vdev=net_memif0,role=client,socket={},socket-abstract=no,id=0",
@@ -253,9 +216,8 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
             }
         }
         if round < KILLS {
-            daemon.0.kill().unwrap(); // SIGKILL
-            let _ = daemon.0.wait();
-            daemon = Daemon(start(&cfg));
+            daemon.kill9();
+            daemon = start(&cfg);
         }
     }
     // Let the last answers arrive, then stop cleanly.
@@ -267,11 +229,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
             }
         }
     }
-    Command::new("kill")
-        .args(["-TERM", &daemon.0.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = daemon.0.wait();
+    let (_, _) = daemon.terminate();
 
     let (recovered, report) =
         ledger::recover(&dir.join("journal")).expect("the journal recovers after ten kill -9");

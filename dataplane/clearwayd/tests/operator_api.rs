@@ -3,12 +3,13 @@
 //! while clearway-perf traffic runs (every transaction still answered),
 //! /metrics moving with traffic, and an unauthenticated TCP request refused.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
+mod common;
+
+use common::{Daemon, BIN};
 
 /// A workspace binary built beside this test (cargo-nextest builds them all).
 fn sibling(name: &str) -> PathBuf {
@@ -20,15 +21,6 @@ fn sibling(name: &str) -> PathBuf {
         bin.display()
     );
     bin
-}
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 struct Env {
@@ -111,31 +103,11 @@ fn clearctl_drives_a_running_clearwayd() {
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("clearway.toml");
     std::fs::write(&cfg, config(&dir, tag)).unwrap();
-    let mut child = Command::new(BIN)
-        .args(["-c", cfg.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(dir.join("clearwayd.stderr")).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let _daemon = Daemon(child);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let log = dir.join("clearwayd.stdout");
-    std::thread::spawn(move || {
-        let mut file = std::fs::File::create(log).unwrap();
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("clearwayd: API on") {
-                let _ = tx.send(());
-            }
-            use std::io::Write;
-            let _ = writeln!(file, "{line}");
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("clearwayd serves its API");
+    let _daemon = Daemon::start(
+        &["-c", cfg.to_str().unwrap()],
+        &dir.join("clearwayd.stderr"),
+        "clearwayd: API on",
+    );
     let env = Env {
         socket: dir.join("api.sock"),
         clearctl: sibling("clearctl"),

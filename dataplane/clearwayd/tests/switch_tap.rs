@@ -5,12 +5,14 @@
 //! the namespace.
 
 use std::net::{SocketAddrV4, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use switch::testkit::{answer, request, Msg};
 
-const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
+mod common;
+
+use common::Daemon;
 const TEST: &str = "kernel_sockets_as_acquirer_and_issuer_through_clearwayd";
 const SWITCH: &str = "10.213.7.1";
 const ACQ: &str = "10.213.7.10:40000";
@@ -26,18 +28,12 @@ fn ip(args: &[&str]) {
     );
 }
 
-struct Cleanup {
-    ns: String,
-    daemon: Option<Child>,
-}
+/// Deletes the test's namespace however the test ends.
+struct Namespace(String);
 
-impl Drop for Cleanup {
+impl Drop for Namespace {
     fn drop(&mut self) {
-        if let Some(mut d) = self.daemon.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).output();
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).output();
     }
 }
 
@@ -108,10 +104,7 @@ fn kernel_sockets_as_acquirer_and_issuer_through_clearwayd() {
     }
     let tag = std::process::id();
     let iface = format!("clwsw{tag}");
-    let mut guard = Cleanup {
-        ns: format!("clwswns{tag}"),
-        daemon: None,
-    };
+    let guard = Namespace(format!("clwswns{tag}"));
     let dir = std::env::temp_dir().join(format!("clearwayd-tap-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("clearway.toml");
@@ -158,36 +151,14 @@ participant = "iss"
         ),
     )
     .unwrap();
-    let daemon = Command::new(BIN)
-        .args(["-c", cfg.to_str().unwrap(), "--run-seconds", "60"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut daemon = daemon;
-    let stdout = daemon.stdout.take().unwrap();
-    guard.daemon = Some(daemon);
     // Move the tap only once the port is started: DPDK configures the
     // interface by name in its own namespace while starting it.
-    let (tx, rx) = std::sync::mpsc::channel();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut all = String::new();
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if line.contains("clearwayd: switch on") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("clearwayd started the switch");
-    let ns = guard.ns.clone();
+    let daemon = Daemon::start(
+        &["-c", cfg.to_str().unwrap(), "--run-seconds", "60"],
+        &dir.join("clearwayd.stderr"),
+        "clearwayd: switch on",
+    );
+    let ns = guard.0.clone();
     ip(&["netns", "add", &ns]);
     ip(&["link", "set", &iface, "netns", &ns]);
     for addr in ["10.213.7.10/24", "10.213.7.20/24"] {
@@ -209,18 +180,7 @@ participant = "iss"
         String::from_utf8_lossy(&peer.stderr)
     );
 
-    let mut daemon = guard.daemon.take().unwrap();
-    Command::new("kill")
-        .args(["-TERM", &daemon.id().to_string()])
-        .status()
-        .unwrap();
-    let _ = daemon.wait();
-    let out = daemon.wait_with_output().unwrap();
-    let daemon_out = format!(
-        "{}{}",
-        reader.join().unwrap(),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (_, daemon_out) = daemon.terminate();
     assert!(
         peer.status.success(),
         "participants failed:\n{peer_out}\nclearwayd:\n{daemon_out}"
