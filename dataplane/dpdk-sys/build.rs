@@ -31,7 +31,11 @@ fn main() {
     let cflags = pkg_config_output(&["--cflags", "libdpdk"]);
 
     let mut build = cc::Build::new();
-    build.file("shim/shim.c").file("shim/baseline.c").opt_level(3).warnings(true);
+    build
+        .file("shim/shim.c")
+        .file("shim/baseline.c")
+        .opt_level(3)
+        .warnings(true);
     for flag in split_flags(&cflags) {
         build.flag(&flag);
     }

@@ -1,7 +1,7 @@
 //! A bounded single-producer single-consumer ring of fixed-size record slots.
 //!
 //! One ring per lcore feeds the writer thread. Slots are arrays of `AtomicU64`
-//! words so the ring needs no `unsafe`: the producer fills a slot's words with
+//! words so the ring needs no raw-pointer code: the producer fills a slot's words with
 //! relaxed stores and publishes it by a release store of `tail`; the consumer
 //! reads `tail` with acquire, reads the words relaxed, and frees the slots by
 //! a release store of `head`. On x86 a relaxed atomic store is a plain `mov`,
