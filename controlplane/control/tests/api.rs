@@ -624,12 +624,6 @@ fn anything_a_client_sends_gets_a_json_answer_and_the_server_stays_up() {
             Some(vec![0xffu8; 100]),
             400,
         ),
-        (
-            Method::POST,
-            "/v1/participants",
-            Some(vec![b'x'; 1 << 20]),
-            413,
-        ),
     ] {
         let r = s
             .client
@@ -643,6 +637,22 @@ fn anything_a_client_sends_gets_a_json_answer_and_the_server_stays_up() {
             )
         });
         assert!(!e.error.message.is_empty());
+    }
+    // An oversize body is refused with 413 — or, when the server answers
+    // and closes before the client has finished writing the megabyte, the
+    // client sees the connection closed mid-body. Either way the server is
+    // not harmed (checked below).
+    match s.client.raw(
+        Method::POST,
+        "/v1/participants",
+        Some(vec![b'x'; 1 << 20]),
+        Some("application/json"),
+    ) {
+        Ok(r) => assert_eq!(r.status, 413, "oversize body"),
+        Err(e) => assert!(
+            e.to_string().contains("writing a body"),
+            "oversize body: {e}"
+        ),
     }
     // Raw garbage on the socket, then a normal request still works.
     {
