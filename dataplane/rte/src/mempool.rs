@@ -1,6 +1,6 @@
 //! Packet-buffer pools.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -146,13 +146,5 @@ impl Mempool {
 
     pub(crate) fn as_ptr(&self) -> *mut dpdk_sys::rte_mempool {
         self.inner.raw.as_ptr()
-    }
-
-    /// Looks the pool's name up in DPDK (used in tests of the binding).
-    pub fn dpdk_name(&self) -> String {
-        // SAFETY: the pool is alive; its name is a NUL-terminated array.
-        unsafe { CStr::from_ptr((*self.inner.raw.as_ptr()).name.as_ptr()) }
-            .to_string_lossy()
-            .into_owned()
     }
 }

@@ -892,7 +892,6 @@ impl SwitchLcore {
             return Fate::Drop(DropReason::BadFrame);
         }
         let _ = m.set_len(h.end);
-        let _ = routes;
         match commit {
             Commit::Now => {
                 self.pending.remove_slot(slot);
@@ -1094,7 +1093,7 @@ impl SwitchLcore {
                 }
                 first => {
                     self.counters.add(Event::Timeouts, 1);
-                    self.stand_in(slot, &entry, routes, now);
+                    self.stand_in(slot, &entry, now);
                     if first == ReversalState::Due {
                         self.send_reversal(slot, entry, 0, routes, now);
                     } else {
@@ -1107,13 +1106,7 @@ impl SwitchLcore {
     }
 
     /// The acquirer's stand-in answer, 39=91, built from the stored request.
-    fn stand_in(
-        &mut self,
-        slot: PendingSlot,
-        entry: &PendingEntry,
-        routes: &RouteSnapshot,
-        now: u64,
-    ) {
+    fn stand_in(&mut self, slot: PendingSlot, entry: &PendingEntry, now: u64) {
         let key = DedupKey {
             originator: entry.originator,
             stan: entry.key.stan,
@@ -1133,7 +1126,6 @@ impl SwitchLcore {
         };
         self.hooks
             .outcome(&Self::money_of(entry, family), *code::ISSUER_UNAVAILABLE);
-        let _ = routes;
         let route = FrameRoute {
             src_mac: self.our_mac,
             dst_mac: entry.origin.mac,
