@@ -304,7 +304,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
         }
         if let (Some(m), Some(settled)) = (&money, settled) {
             match settled {
-                Some(window) => print_settlement(&m.settlement_dir, window),
+                Some(window) => print_settlement(&m.settlement_dir, window, &cfg.participants),
                 None => eprintln!(
                     "clearwayd: the cutoff at stop did not settle within 10 s; the window settles on the next start"
                 ),
@@ -390,8 +390,13 @@ fn prepare_socket_dirs(cfg: &Config) -> Result<(), String> {
     Ok(())
 }
 
-/// Lists a settled window's files and prints its net positions.
-fn print_settlement(dir: &std::path::Path, window: u32) {
+/// Lists a settled window's files and prints its net positions, with the
+/// participants' ids beside the numbers the files use.
+fn print_settlement(
+    dir: &std::path::Path,
+    window: u32,
+    participants: &[control::types::ParticipantSpec],
+) {
     let files = money::settlement_files(dir, window);
     println!("clearwayd: cutoff at stop: window {window} closed and settled; files:");
     for f in &files {
@@ -400,10 +405,22 @@ fn print_settlement(dir: &std::path::Path, window: u32) {
     let net = files
         .iter()
         .find(|f| f.to_string_lossy().ends_with("-net.csv"));
-    if let Some(text) = net.and_then(|f| std::fs::read_to_string(f).ok()) {
-        println!("clearing summary of window {window} (net positions, minor units):");
-        for line in text.lines() {
-            println!("  {line}");
+    let Some(text) = net.and_then(|f| std::fs::read_to_string(f).ok()) else {
+        return;
+    };
+    println!("clearing summary of window {window} (minor units; the nets sum to zero):");
+    for line in text.lines() {
+        let mut cols = line.splitn(2, ',');
+        let first = cols.next().unwrap_or_default();
+        let name = first
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| participants.get(i))
+            .map(|p| format!(" ({})", p.id))
+            .unwrap_or_default();
+        match cols.next() {
+            Some(rest) if !line.starts_with('#') => println!("  {first}{name},{rest}"),
+            _ => println!("  {line}"),
         }
     }
 }
