@@ -254,6 +254,20 @@ impl Journal {
         self.shared.durable_lsn.0.load(Ordering::Acquire)
     }
 
+    /// Records appended by the producers that the writer has not taken into
+    /// a batch yet, summed over the rings (read while they move, so a
+    /// snapshot); the batch being written and fsynced is not counted.
+    pub fn queued_records(&self) -> u64 {
+        self.shared
+            .rings
+            .iter()
+            .map(|r| {
+                let (head, tail) = r.readable();
+                tail.saturating_sub(head)
+            })
+            .sum()
+    }
+
     pub fn stats(&self) -> JournalStats {
         let s = &self.shared.stats;
         JournalStats {

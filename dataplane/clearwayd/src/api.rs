@@ -102,7 +102,7 @@ impl JournalSource for JournalFiguresSource {
         };
         let s = j.stats();
         JournalFigures {
-            lag_records: 0,
+            lag_records: j.queued_records(),
             records: s.records,
             bytes: s.bytes,
             syncs: s.syncs,
