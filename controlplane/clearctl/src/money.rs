@@ -124,6 +124,19 @@ fn positive(amount: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A deposit or withdrawal: one request, the account as it stands after.
+fn move_reserve(
+    client: &Client,
+    out: Output,
+    participant: &str,
+    action: &str,
+    change: &ReserveChange,
+) -> anyhow::Result<()> {
+    positive(change.amount)?;
+    let a: Account = client.send(Method::POST, &account_path(participant, action), change)?;
+    out.emit(&a, |a| account_rows(std::slice::from_ref(a)))
+}
+
 fn account_path(p: &str, action: &str) -> String {
     format!("/v1/accounts/{}/{action}", segment(p))
 }
@@ -145,17 +158,12 @@ pub fn accounts(cmd: AccountsCommand, client: &Client, out: Output) -> anyhow::R
             reason,
             currency,
         } => {
-            positive(amount)?;
-            let a: Account = client.send(
-                Method::POST,
-                &account_path(&participant, "deposit"),
-                &ReserveChange {
-                    currency,
-                    amount,
-                    reason,
-                },
-            )?;
-            out.emit(&a, |a| account_rows(std::slice::from_ref(a)))
+            let change = ReserveChange {
+                currency,
+                amount,
+                reason,
+            };
+            move_reserve(client, out, &participant, "deposit", &change)
         }
         AccountsCommand::Withdraw {
             participant,
@@ -163,17 +171,12 @@ pub fn accounts(cmd: AccountsCommand, client: &Client, out: Output) -> anyhow::R
             reason,
             currency,
         } => {
-            positive(amount)?;
-            let a: Account = client.send(
-                Method::POST,
-                &account_path(&participant, "withdraw"),
-                &ReserveChange {
-                    currency,
-                    amount,
-                    reason,
-                },
-            )?;
-            out.emit(&a, |a| account_rows(std::slice::from_ref(a)))
+            let change = ReserveChange {
+                currency,
+                amount,
+                reason,
+            };
+            move_reserve(client, out, &participant, "withdraw", &change)
         }
         AccountsCommand::SetLimit {
             participant,
