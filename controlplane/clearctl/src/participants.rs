@@ -4,7 +4,9 @@ use crate::output::Output;
 use crate::table;
 use clap::{Args, Subcommand, ValueEnum};
 use control::client::{segment, Client, Method};
-use control::types::{ParticipantPatch, ParticipantSpec, ParticipantView, Published, Role};
+use control::types::{
+    ParticipantPatch, ParticipantSpec, ParticipantView, Published, RateLimitSpec, Role,
+};
 use std::path::PathBuf;
 
 #[derive(Debug, Subcommand)]
@@ -52,7 +54,8 @@ pub struct AddArgs {
     /// Source ip:port its messages come from (repeatable).
     #[arg(long = "source", required_unless_present = "file")]
     source: Vec<String>,
-    /// Field 100 institution id routed to it (repeatable; issuers only).
+    /// Institution id it owns (repeatable): field 32 of its requests must be
+    /// one of them; field 100 routes to it if it is an issuer.
     #[arg(long = "institution-id")]
     institution_id: Vec<String>,
     /// Where its requests go (default: the first source).
@@ -67,6 +70,28 @@ pub struct AddArgs {
     /// Add it suspended (resume when the bank is ready).
     #[arg(long)]
     suspended: bool,
+    #[command(flatten)]
+    rate: RateArgs,
+}
+
+/// `--rate-limit 5000 [--burst 500]`: requests per second it may send.
+#[derive(Debug, Args)]
+pub struct RateArgs {
+    /// Most requests per second it may send as an acquirer (over: 39=91).
+    #[arg(long)]
+    rate_limit: Option<u32>,
+    /// Requests above the rate allowed back to back (default: rate/10).
+    #[arg(long, requires = "rate_limit")]
+    burst: Option<u32>,
+}
+
+impl RateArgs {
+    fn spec(&self) -> Option<RateLimitSpec> {
+        self.rate_limit.map(|per_second| RateLimitSpec {
+            per_second,
+            burst: self.burst,
+        })
+    }
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +115,8 @@ pub struct UpdateArgs {
     next_hop_mac: Option<String>,
     #[arg(long)]
     timeout_ms: Option<u64>,
+    #[command(flatten)]
+    rate: RateArgs,
     /// Only if the participant is still at this revision (see `show`).
     #[arg(long)]
     if_revision: Option<u64>,
@@ -163,6 +190,15 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                             .timeout_ms
                             .map_or("(switch default)".into(), |t| format!("{t} ms")),
                     ),
+                    (
+                        "rate limit",
+                        p.spec
+                            .rate_limit
+                            .map_or("(none)".into(), |r| match r.burst {
+                                Some(b) => format!("{}/s, burst {b}", r.per_second),
+                                None => format!("{}/s", r.per_second),
+                            }),
+                    ),
                     ("routes", p.routes.to_string()),
                 ])
             })
@@ -186,6 +222,7 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                     next_hop_mac: a.next_hop_mac,
                     timeout_ms: a.timeout_ms,
                     suspended: a.suspended,
+                    rate_limit: a.rate.spec(),
                 },
             };
             let p: Published = client.send(Method::POST, "/v1/participants", &spec)?;
@@ -205,6 +242,7 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                 next_hop: u.next_hop,
                 next_hop_mac: u.next_hop_mac,
                 timeout_ms: u.timeout_ms,
+                rate_limit: u.rate.spec(),
                 if_revision: u.if_revision,
             };
             if patch

@@ -65,12 +65,12 @@ impl std::fmt::Debug for ControlPlane {
 
 fn route_error(e: RouteError) -> ControlError {
     match e {
-        RouteError::BadInstitutionId { .. }
-        | RouteError::InstitutionOnNonIssuer { .. }
-        | RouteError::TooManyParticipants { .. } => ControlError::Invalid {
-            field: "participants".into(),
-            message: e.to_string(),
-        },
+        RouteError::BadInstitutionId { .. } | RouteError::TooManyParticipants { .. } => {
+            ControlError::Invalid {
+                field: "participants".into(),
+                message: e.to_string(),
+            }
+        }
         RouteError::BinTargetNotIssuer { ref id } => ControlError::Conflict(format!(
             "participant {id} has BIN routes, so it must stay an issuer; delete its routes first"
         )),

@@ -5,7 +5,7 @@ use crate::error::ControlError;
 use crate::types::{ParticipantPatch, ParticipantSpec, Role};
 use std::net::SocketAddrV4;
 use std::time::Duration;
-use switch::routes::{Participant, Roles};
+use switch::routes::{Participant, RateLimit, Roles};
 
 /// Longest participant id (it goes into journal records and file names).
 pub const MAX_ID_LEN: usize = 64;
@@ -113,6 +113,23 @@ pub fn to_participant(
             "must be above 0; leave it out for the switch default".to_string(),
         ));
     }
+    let rate_limit = match spec.rate_limit {
+        None => None,
+        Some(r) => {
+            let burst = r.burst.unwrap_or((r.per_second / 10).max(1));
+            if r.per_second == 0 || burst == 0 {
+                return Err(invalid(
+                    "rate_limit",
+                    "per_second and burst must be at least 1; leave rate_limit out for no limit"
+                        .to_string(),
+                ));
+            }
+            Some(RateLimit {
+                per_second: r.per_second,
+                burst,
+            })
+        }
+    };
     Ok(Participant {
         id: spec.id.clone(),
         roles: Roles {
@@ -126,6 +143,7 @@ pub fn to_participant(
         timeout: spec.timeout_ms.map(Duration::from_millis),
         suspended: spec.suspended,
         signed_off,
+        rate_limit,
     })
 }
 
@@ -150,6 +168,9 @@ pub fn apply_patch(spec: &ParticipantSpec, patch: &ParticipantPatch) -> Particip
     if let Some(v) = patch.timeout_ms {
         next.timeout_ms = Some(v);
     }
+    if let Some(v) = patch.rate_limit {
+        next.rate_limit = Some(v);
+    }
     next
 }
 
@@ -167,6 +188,7 @@ mod tests {
             next_hop_mac: Some("02:00:00:00:00:10".into()),
             timeout_ms: None,
             suspended: false,
+            rate_limit: None,
         }
     }
 

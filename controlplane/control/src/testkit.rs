@@ -452,6 +452,7 @@ pub fn demo_participants() -> Vec<ParticipantSpec> {
             next_hop_mac: Some("02:00:00:00:00:10".into()),
             timeout_ms: None,
             suspended: false,
+            rate_limit: None,
         },
         ParticipantSpec {
             id: "bank-b".into(),
@@ -462,6 +463,7 @@ pub fn demo_participants() -> Vec<ParticipantSpec> {
             next_hop_mac: Some("02:00:00:00:00:20".into()),
             timeout_ms: None,
             suspended: false,
+            rate_limit: None,
         },
     ]
 }

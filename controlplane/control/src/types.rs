@@ -52,6 +52,21 @@ pub struct ParticipantSpec {
     pub timeout_ms: Option<u64>,
     #[serde(default)]
     pub suspended: bool,
+    /// Requests per second it may send as an acquirer; above it the switch
+    /// answers 39=91 at once. Absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
+}
+
+/// `rate_limit = { per_second = 5000, burst = 500 }`: a sustained rate and
+/// how many requests above it may arrive back to back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSpec {
+    pub per_second: u32,
+    /// Defaults to a tenth of a second's worth (at least 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burst: Option<u32>,
 }
 
 /// A partial update: absent fields keep their value. `if_revision` makes
@@ -71,6 +86,8 @@ pub struct ParticipantPatch {
     pub next_hop_mac: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<RateLimitSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_revision: Option<u64>,
 }

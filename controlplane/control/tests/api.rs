@@ -70,6 +70,7 @@ fn new_issuer(id: &str, source: &str) -> ParticipantSpec {
         next_hop_mac: None,
         timeout_ms: Some(3000),
         suspended: false,
+        rate_limit: None,
     }
 }
 

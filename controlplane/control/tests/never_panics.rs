@@ -72,6 +72,7 @@ proptest! {
             next_hop_mac: Some(mac),
             timeout_ms: None,
             suspended: false,
+            rate_limit: None,
         };
         let count = cp.participant_count();
         match cp.add_participant(spec) {

@@ -24,6 +24,7 @@ fn issuer(id: &str, source: &str) -> ParticipantSpec {
         next_hop_mac: None,
         timeout_ms: None,
         suspended: false,
+        rate_limit: None,
     }
 }
 

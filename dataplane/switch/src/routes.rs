@@ -42,7 +42,9 @@ pub struct Participant {
     /// Operator-facing identifier (as in config and journal).
     pub id: String,
     pub roles: Roles,
-    /// Institution ids (ASCII digits, 1–11) that field 100 routes to it.
+    /// Institution ids (ASCII digits, 1–11) it owns: field 32 of its
+    /// requests must be one of them, and field 100 routes to it if it is an
+    /// issuer.
     pub institution_ids: Vec<String>,
     /// Source address and port its messages must come from.
     pub sources: Vec<SocketAddrV4>,
@@ -56,6 +58,15 @@ pub struct Participant {
     pub suspended: bool,
     /// Signed off (0800 with 70=002): as an issuer it gets no traffic.
     pub signed_off: bool,
+    /// Most requests per second it may send as an acquirer.
+    pub rate_limit: Option<RateLimit>,
+}
+
+/// A sustained request rate and the burst allowed above it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 impl Participant {
@@ -81,8 +92,6 @@ pub enum RouteError {
     },
     #[error("participant {id}: institution id {inst:?} must be 1-11 ASCII digits")]
     BadInstitutionId { id: String, inst: String },
-    #[error("participant {id}: institution ids route requests to it, but it is not an issuer")]
-    InstitutionOnNonIssuer { id: String },
     #[error("BIN table routes to participant index {idx}, but the snapshot has only {count} participants")]
     BinTargetMissing { idx: u32, count: usize },
     #[error("BIN table routes to participant {id}, which is not an issuer; fix the BIN import or the role")]
@@ -175,6 +184,8 @@ pub struct RouteSnapshot {
     version: u64,
     participants: Vec<Participant>,
     senders: ExactMap,
+    /// Source IPs alone, to tell a wrong UDP port from a stranger.
+    sender_ips: ExactMap,
     institutions: ExactMap,
     bins: Arc<BinTable>,
 }
@@ -198,10 +209,12 @@ impl RouteSnapshot {
         let n_sources = participants.iter().map(|p| p.sources.len()).sum();
         let n_insts = participants.iter().map(|p| p.institution_ids.len()).sum();
         let mut senders = ExactMap::new(n_sources);
+        let mut sender_ips = ExactMap::new(n_sources);
         let mut institutions = ExactMap::new(n_insts);
         for (i, p) in participants.iter().enumerate() {
             let idx = ParticipantIdx(i as u32);
             for addr in &p.sources {
+                sender_ips.insert(u64::from(u32::from(*addr.ip())), idx);
                 if let Some(other) = senders.insert(source_key(*addr.ip(), addr.port()), idx) {
                     return Err(RouteError::SourceClaimedTwice {
                         id: p.id.clone(),
@@ -209,9 +222,6 @@ impl RouteSnapshot {
                         addr: *addr,
                     });
                 }
-            }
-            if !p.institution_ids.is_empty() && !p.roles.issuer {
-                return Err(RouteError::InstitutionOnNonIssuer { id: p.id.clone() });
             }
             for inst in &p.institution_ids {
                 let key = institution_key(inst.as_bytes()).ok_or_else(|| {
@@ -247,6 +257,7 @@ impl RouteSnapshot {
             version: 0,
             participants,
             senders,
+            sender_ips,
             institutions,
             bins,
         })
@@ -280,17 +291,30 @@ impl RouteSnapshot {
         self.senders.get(source_key(ip, port))
     }
 
-    /// Exact match of field 100 (receiving institution id).
-    #[inline]
-    pub fn by_institution(&self, field100: &[u8]) -> Option<ParticipantIdx> {
-        self.institutions.get(institution_key(field100)?)
+    /// Whether some participant sends from `ip` (on another port): a
+    /// request from a known host on the wrong port is spoofing or a
+    /// misconfiguration, worth its own counter.
+    pub fn is_known_host(&self, ip: Ipv4Addr) -> bool {
+        self.sender_ips.get(u64::from(u32::from(ip))).is_some()
     }
 
-    /// Field 100 exact match first, else the longest PAN prefix.
+    /// The participant owning institution id `id` (field 32 or 100).
+    #[inline]
+    pub fn by_institution(&self, id: &[u8]) -> Option<ParticipantIdx> {
+        self.institutions.get(institution_key(id)?)
+    }
+
+    /// Field 100 exact match first (to an issuer; an acquirer's own id
+    /// routes nowhere), else the longest PAN prefix.
     #[inline]
     pub fn route(&self, field100: Option<&[u8]>, pan: Option<&[u8]>) -> Route {
-        if let Some(idx) = field100.and_then(|f| self.by_institution(f)) {
-            return Route::Issuer(idx);
+        if let Some(f100) = field100 {
+            if let Some(idx) = self.by_institution(f100) {
+                if self.participant(idx).is_some_and(|p| p.roles.issuer) {
+                    return Route::Issuer(idx);
+                }
+                return Route::NoRoute;
+            }
         }
         match pan.map(|p| self.bins.lookup(p)) {
             Some(Ok(Some(idx))) => Route::Issuer(idx),

@@ -28,6 +28,8 @@ pub const PAN: &str = "4761730000000010";
 pub const PAN2: &str = "5413330000000019";
 /// No BIN matches.
 pub const PAN_NO_ROUTE: &str = "9999990000000000";
+/// The acquirer's own institution id (field 32 of its requests).
+pub const ACQUIRER_INSTITUTION: &str = "123456";
 /// Field 100 routing to [`ISSUER2`].
 pub const ISSUER2_INSTITUTION: &str = "88001";
 pub const ACQUIRER_IDX: ParticipantIdx = ParticipantIdx(0);
@@ -46,9 +48,17 @@ pub fn participants() -> Vec<Participant> {
         timeout: Some(Duration::from_secs(5)),
         suspended: false,
         signed_off: false,
+        rate_limit: None,
     };
     vec![
-        p("acq", true, false, ACQUIRER, ACQUIRER_MAC, &[]),
+        p(
+            "acq",
+            true,
+            false,
+            ACQUIRER,
+            ACQUIRER_MAC,
+            &[ACQUIRER_INSTITUTION],
+        ),
         p("iss", false, true, ISSUER, ISSUER_MAC, &["77001"]),
         p(
             "iss2",
@@ -170,7 +180,7 @@ pub fn request(mti: &str, stan: u32, pan: &str) -> Msg {
         .set(18, "5411")
         .set(22, "051")
         .set(25, "00")
-        .set(32, "123456")
+        .set(32, ACQUIRER_INSTITUTION)
         .set(35, &format!("{pan}=28121010000012345678"))
         .set(37, &format!("{:012}", stan))
         .set(41, "TERM0001")

@@ -25,6 +25,7 @@ fn participant(id: &str, acquirer: bool, issuer: bool, host: u8) -> Participant 
         timeout: None,
         suspended: false,
         signed_off: false,
+        rate_limit: None,
     }
 }
 
@@ -52,6 +53,29 @@ fn only_a_configured_source_address_and_port_identifies_a_sender() {
     assert_eq!(s.sender(*addr(30, 0).ip(), 8583), Some(ParticipantIdx(2)));
     assert_eq!(s.sender(*addr(10, 0).ip(), 8584), None, "wrong port");
     assert_eq!(s.sender(*addr(11, 0).ip(), 8583), None, "unknown host");
+}
+
+#[test]
+fn a_known_host_on_the_wrong_port_is_told_apart_from_a_stranger() {
+    let s = network();
+    assert!(s.is_known_host(*addr(10, 0).ip()));
+    assert!(!s.is_known_host(*addr(11, 0).ip()));
+}
+
+#[test]
+fn an_acquirers_institution_id_identifies_it_but_routes_nothing() {
+    let mut ps = vec![
+        participant("ACQ-A", true, false, 10),
+        participant("ISS-B", false, true, 20),
+    ];
+    ps[0].institution_ids = vec!["4200".into()];
+    let s = RouteSnapshot::new(ps, bins(&[("45", 1)])).unwrap();
+    assert_eq!(s.by_institution(b"4200"), Some(ParticipantIdx(0)));
+    assert_eq!(
+        s.route(Some(b"4200"), Some(b"4512345678901234")),
+        Route::NoRoute,
+        "field 100 naming a non-issuer is not silently rerouted by BIN"
+    );
 }
 
 #[test]
