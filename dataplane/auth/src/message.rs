@@ -113,6 +113,8 @@ pub enum MacError {
     },
     #[error("field {field} (MAC) is already present; seal it instead of appending")]
     AlreadyPresent { field: u8 },
+    #[error("the participant's key is unavailable (its key file changed since it was rotated in); rotate a key in with `clearctl participants rotate-key`")]
+    NoKey,
     #[error("message length {given} does not match its index ({indexed} bytes); decode the message again")]
     StaleIndex { given: usize, indexed: usize },
 }
@@ -229,7 +231,9 @@ pub fn seal(
             expected: enc.wire_len(),
         });
     }
-    let tag = ring.sign(&msg[index.mti().start as usize..offset]);
+    let tag = ring
+        .sign(&msg[index.mti().start as usize..offset])
+        .ok_or(MacError::NoKey)?;
     write_tag(&mut msg[span.range()], &tag, enc);
     Ok(())
 }
@@ -254,6 +258,9 @@ pub fn append(
             given: msg_len,
             indexed: index.message_len(),
         });
+    }
+    if ring.current().is_none() {
+        return Err(MacError::NoKey);
     }
     let enc = format.encoding(field);
     let needed = msg_len + enc.wire_len();
@@ -280,7 +287,9 @@ pub fn append(
             buf[last] = HEX_UPPER[v as usize];
         }
     }
-    let tag = ring.sign(&buf[index.mti().start as usize..msg_len]);
+    let tag = ring
+        .sign(&buf[index.mti().start as usize..msg_len])
+        .ok_or(MacError::NoKey)?;
     write_tag(&mut buf[msg_len..needed], &tag, enc);
     Ok(needed)
 }

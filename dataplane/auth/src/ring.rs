@@ -21,13 +21,18 @@ pub struct Mismatch;
 /// ([`KeyRing::rotate`]) that the control plane publishes in the next route
 /// snapshot.
 ///
+/// A ring may have no current key ([`KeyRing::unavailable`]): the
+/// participant is keyed but its key could not be loaded (say, its key file
+/// changed since the rotation was journaled). It fails closed: nothing
+/// verifies and nothing can be signed for it until a new key is rotated in.
+///
 /// Time is whatever monotonic `u64` the caller uses (the switch: TSC
 /// ticks); the ring only compares it with the overlap deadline, so the
 /// builder of the ring and the caller of [`KeyRing::verify`] must use the
 /// same clock.
 #[derive(Clone, PartialEq, Eq)]
 pub struct KeyRing {
-    current: MacKey,
+    current: Option<MacKey>,
     previous: Option<(MacKey, u64)>,
 }
 
@@ -46,7 +51,15 @@ impl KeyRing {
     /// A ring with one key and no overlap.
     pub fn new(current: MacKey) -> Self {
         Self {
-            current,
+            current: Some(current),
+            previous: None,
+        }
+    }
+
+    /// A ring that verifies nothing and signs nothing (fail closed).
+    pub fn unavailable() -> Self {
+        Self {
+            current: None,
             previous: None,
         }
     }
@@ -54,20 +67,24 @@ impl KeyRing {
     /// A ring whose `previous` key still verifies while `now < until`.
     pub fn with_previous(current: MacKey, previous: MacKey, until: u64) -> Self {
         Self {
-            current,
+            current: Some(current),
             previous: Some((previous, until)),
         }
     }
 
-    /// The ring after rotating to `next`: this ring's current key becomes
-    /// the previous one and verifies until `until`.
+    /// The ring after rotating to `next`: this ring's current key (if it
+    /// has one) becomes the previous one and verifies until `until`.
     pub fn rotate(&self, next: MacKey, until: u64) -> Self {
-        Self::with_previous(next, self.current.clone(), until)
+        Self {
+            current: Some(next),
+            previous: self.current.clone().map(|k| (k, until)),
+        }
     }
 
-    /// The key that signs everything sent to the participant.
-    pub fn current(&self) -> &MacKey {
-        &self.current
+    /// The key that signs everything sent to the participant; `None` for
+    /// an unavailable ring.
+    pub fn current(&self) -> Option<&MacKey> {
+        self.current.as_ref()
     }
 
     /// The previous key and the end of its overlap, if a rotation left one
@@ -84,10 +101,11 @@ impl KeyRing {
             .is_some_and(|(_, until)| now < *until)
     }
 
-    /// The tag to send: always the current key's.
+    /// The tag to send: always the current key's (`None` when the ring is
+    /// unavailable).
     #[inline]
-    pub fn sign(&self, data: &[u8]) -> Tag {
-        self.current.tag(data)
+    pub fn sign(&self, data: &[u8]) -> Option<Tag> {
+        self.current.as_ref().map(|k| k.tag(data))
     }
 
     /// Checks `tag` against the current key, then (inside the overlap) the
@@ -95,7 +113,7 @@ impl KeyRing {
     /// is not secret.
     #[inline]
     pub fn verify(&self, data: &[u8], tag: &Tag, now: u64) -> Result<KeyUsed, Mismatch> {
-        if self.current.verify(data, tag) {
+        if self.current.as_ref().is_some_and(|k| k.verify(data, tag)) {
             return Ok(KeyUsed::Current);
         }
         match &self.previous {
@@ -119,8 +137,8 @@ mod tests {
         let old = KeyRing::new(key(1));
         let ring = old.rotate(key(2), 1_000);
         let data = b"0200 request";
-        let by_old = old.sign(data);
-        let by_new = ring.sign(data);
+        let by_old = old.sign(data).unwrap();
+        let by_new = ring.sign(data).unwrap();
         assert_ne!(by_old, by_new);
         assert_eq!(ring.verify(data, &by_new, 0), Ok(KeyUsed::Current));
         assert_eq!(ring.verify(data, &by_old, 999), Ok(KeyUsed::Previous));
@@ -138,9 +156,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unavailable_ring_verifies_and_signs_nothing_until_a_key_is_rotated_in() {
+        let ring = KeyRing::unavailable();
+        let data = b"0200";
+        assert_eq!(ring.verify(data, &key(1).tag(data), 0), Err(Mismatch));
+        assert_eq!(ring.sign(data), None);
+        let ring = ring.rotate(key(1), 100);
+        assert!(ring.previous().is_none(), "nothing to overlap with");
+        assert_eq!(
+            ring.verify(data, &key(1).tag(data), 0),
+            Ok(KeyUsed::Current)
+        );
+    }
+
+    #[test]
     fn rotation_signs_with_the_new_key_and_debug_shows_ids_only() {
         let ring = KeyRing::new(key(1)).rotate(key(2), 10);
-        assert_eq!(ring.sign(b"x"), key(2).tag(b"x"));
+        assert_eq!(ring.sign(b"x"), Some(key(2).tag(b"x")));
         assert_eq!(
             ring.previous().map(|(k, t)| (k.id(), t)),
             Some((key(1).id(), 10))

@@ -336,3 +336,30 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_unavailable_ring_refuses_every_mac_and_writes_none() {
+    let spec = spec("default");
+    let format = MacFormat::of(spec).unwrap();
+    let locked = KeyRing::unavailable();
+    let (mut msg, index) = sealed(spec, Algorithm::AesCmac64, false);
+    let before = msg.clone();
+    assert_eq!(
+        verify(&format, &msg, &index, &locked, 0),
+        Err(MacError::Mismatch { field: 64 })
+    );
+    assert_eq!(
+        seal(&format, &mut msg, &index, &locked),
+        Err(MacError::NoKey)
+    );
+    let plain = message(spec, false, false);
+    let plain_index = FieldIndex::decode(&plain, spec).unwrap();
+    let mut buf = plain.clone();
+    buf.resize(plain.len() + 8, 0);
+    assert_eq!(
+        append(&format, &mut buf, plain.len(), &plain_index, &locked),
+        Err(MacError::NoKey)
+    );
+    assert_eq!(msg, before);
+    assert_eq!(&buf[..plain.len()], &plain[..]);
+}
