@@ -130,8 +130,7 @@ pub fn start(
         "async" => Durability::Async,
         other => anyhow::bail!("[journal] durability = {other:?}: use \"sync\" or \"async\""),
     };
-    let (journal, mut producers) =
-        Journal::start(config, &report).context("starting the journal writer")?;
+    let (journal, mut producers) = start_journal(config, &report)?;
     let control_producer = producers
         .pop()
         .context("journal gave no producer for the control plane")?;
@@ -205,7 +204,7 @@ pub fn start(
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(MoneyState {
-        journal: Arc::new(journal),
+        journal: log_journal_failure(Arc::new(journal)),
         desk: Arc::new(Mutex::new(desk)),
         hooks,
         settlement_dir: clearing.settlement_dir.clone(),
@@ -304,4 +303,62 @@ pub fn settlement_files(dir: &Path, epoch: u32) -> Vec<PathBuf> {
         .unwrap_or_default();
     out.sort();
     out
+}
+
+/// TEST-ONLY fault injection: the environment variable that makes the
+/// journal's storage fail on purpose, so the reliability tests can watch a
+/// real clearwayd meet an `fdatasync` error (a full disk is made for real,
+/// with a small tmpfs). Never set it in production: clearwayd prints a
+/// warning at start when it is set.
+///
+/// `fsync-fails-at-sync:N`: the N-th `fdatasync` of this run fails with EIO.
+/// `disk-full-after-bytes:N`: writes fail with ENOSPC after N more bytes.
+pub const TEST_JOURNAL_FAULT_ENV: &str = "CLEARWAYD_TEST_JOURNAL_FAULT";
+
+/// Starts the journal writer on the real file system, or on the
+/// fault-injecting storage when [`TEST_JOURNAL_FAULT_ENV`] asks for it.
+fn start_journal(
+    config: JournalConfig,
+    report: &journal::RecoveryReport,
+) -> anyhow::Result<(Journal, Vec<journal::Producer>)> {
+    let Ok(spec) = std::env::var(TEST_JOURNAL_FAULT_ENV) else {
+        return Journal::start(config, report).context("starting the journal writer");
+    };
+    let plan = journal::storage::fault::FaultPlan::new();
+    let (kind, n) = spec
+        .split_once(':')
+        .and_then(|(k, n)| Some((k, n.trim().parse::<u64>().ok()?)))
+        .with_context(|| {
+            format!("{TEST_JOURNAL_FAULT_ENV}={spec:?}: use fsync-fails-at-sync:N or disk-full-after-bytes:N")
+        })?;
+    match kind {
+        "fsync-fails-at-sync" => plan.fail_sync_number(n),
+        "disk-full-after-bytes" => plan.disk_full_after(n),
+        other => anyhow::bail!(
+            "{TEST_JOURNAL_FAULT_ENV}: unknown fault {other:?}: use fsync-fails-at-sync or disk-full-after-bytes"
+        ),
+    }
+    eprintln!("clearwayd: WARNING: TEST FAULT INJECTION ACTIVE ({TEST_JOURNAL_FAULT_ENV}={spec}): the journal will fail on purpose");
+    let storage = journal::storage::fault::FaultyStorage::new(plan);
+    Journal::start_with_storage(config, report, storage).context("starting the journal writer")
+}
+
+/// Says once, in the log, why the journal stopped (disk full, fsync
+/// error) and what to do: from then on money-moving requests get 39=96,
+/// and an operator reading the log must not have to guess why.
+fn log_journal_failure(journal: Arc<Journal>) -> Arc<Journal> {
+    let weak = Arc::downgrade(&journal);
+    let _ = std::thread::Builder::new()
+        .name("journal-health".into())
+        .spawn(move || {
+            while let Some(j) = weak.upgrade() {
+                if let Some(f) = j.failure() {
+                    eprintln!("clearwayd: JOURNAL FAILED: {f}");
+                    return;
+                }
+                drop(j);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+    journal
 }
