@@ -2,7 +2,6 @@
 //! /metrics, fed from the running switch (counters, ports, lcores), the
 //! journal and the ledger, on a thread of its own (never an lcore).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -20,19 +19,9 @@ use journal::money::MoneyRecord;
 use journal::{Journal, Producer, Release};
 use ledger::{AccountKey, ClearingDesk};
 use rte::Port;
-use serde::Deserialize;
 use switch::counters::{CounterSnapshot, Event, LcoreCounters};
 
-/// `[api]`: where the operator API listens.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApiSection {
-    /// Unix socket (mode 0600); clearctl's default is /run/clearway/api.sock.
-    pub socket: PathBuf,
-    /// Optional TCP listener; requires `token_file` (bearer token).
-    pub tcp: Option<SocketAddr>,
-    pub token_file: Option<PathBuf>,
-}
+pub use clearwayd::config::ApiSection;
 
 /// Counters, ports and lcores of the running switch.
 pub struct DaemonStatus {

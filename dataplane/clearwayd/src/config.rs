@@ -1,12 +1,29 @@
 //! clearway.toml as clearwayd reads it.
+//!
+//! [`Config::parse`] reports every problem it finds, each with the line it
+//! is on: a TOML syntax or type error (the parser stops at the first one,
+//! so there is one such error at a time), or else all the semantic
+//! problems at once — unknown ports, bad participant addresses, routes to
+//! unknown participants, duplicate ids, bad MACs, an invalid lcore/port
+//! layout — located through the spans `toml_edit` keeps ([`locate`]).
 
-use std::collections::HashSet;
+mod check;
+pub mod locate;
+mod sections;
 
+use std::fmt;
+
+use nic_config::host::HostModel;
 use nic_config::layout::Layout;
+use nic_config::plan::Plan;
 use serde::Deserialize;
 use switch::pipeline::SwitchConfig;
 
 use control::types::{ParticipantSpec, RouteRow};
+
+pub use sections::{AccountSection, ApiSection, ClearingSection, Daemon, Forward, JournalSection};
+
+use locate::{line_of, Locator};
 
 /// The embedded default configuration (virtual devices, no hugepages).
 pub const DEFAULT_CONFIG: &str = include_str!("default.toml");
@@ -24,61 +41,66 @@ pub struct Config {
     #[serde(default)]
     pub routes: Vec<RouteRow>,
     /// Where money-moving changes are journaled (switch mode needs it).
-    pub journal: Option<crate::money::JournalSection>,
-    pub clearing: Option<crate::money::ClearingSection>,
+    pub journal: Option<JournalSection>,
+    pub clearing: Option<ClearingSection>,
     #[serde(default)]
-    pub accounts: Vec<crate::money::AccountSection>,
+    pub accounts: Vec<AccountSection>,
     /// The operator API (clearctl, /metrics); off when absent.
-    pub api: Option<crate::api::ApiSection>,
+    pub api: Option<ApiSection>,
     /// Plain forwarding between port pairs instead of the switch (a
     /// baseline on the same plumbing, or a bring-up check of new ports).
     pub forward: Option<Forward>,
     #[serde(default)]
     pub daemon: Daemon,
+    /// The text this was parsed from, to locate problems found later
+    /// (the host-dependent plan).
+    #[serde(skip)]
+    source: Source,
 }
 
-/// Frames received on one port of a pair are sent out of the other.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Forward {
-    pub pairs: Vec<[String; 2]>,
+#[derive(Clone, Default)]
+struct Source {
+    path: String,
+    text: String,
 }
 
-/// Process-level settings.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Daemon {
-    /// How often the per-port table is printed, in milliseconds.
-    #[serde(default = "second")]
-    pub stats_interval_ms: u64,
-    /// How long a queued tx packet may wait for a full burst, in microseconds.
-    #[serde(default = "drain_us")]
-    pub tx_drain_us: u64,
-}
-
-impl Default for Daemon {
-    fn default() -> Self {
-        Daemon {
-            stats_interval_ms: second(),
-            tx_drain_us: drain_us(),
-        }
+impl fmt::Debug for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Source({:?}, {} bytes)", self.path, self.text.len())
     }
 }
 
-fn second() -> u64 {
-    1000
+/// One problem in the file, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// 1-based line; `None` when the problem is the file as a whole
+    /// (e.g. nothing to run).
+    pub line: Option<usize>,
+    /// 1-based column, for syntax errors.
+    pub column: Option<usize>,
+    /// What is wrong and what to write instead.
+    pub message: String,
 }
-fn drain_us() -> u64 {
-    100
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "line {l}, column {c}: {}", self.message),
+            (Some(l), None) => write!(f, "line {l}: {}", self.message),
+            _ => f.write_str(&self.message),
+        }
+    }
 }
 
 /// A configuration problem, said so the operator knows what to change.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {message}")]
-    Syntax { path: String, message: String },
-    #[error("{path}: {message}")]
-    Invalid { path: String, message: String },
+    /// Syntax, type or semantic problems; one line each, in line order.
+    #[error("{}", render(path, problems))]
+    Invalid {
+        path: String,
+        problems: Vec<Problem>,
+    },
     #[error("cannot read {path}: {source}")]
     Read {
         path: String,
@@ -86,14 +108,49 @@ pub enum ConfigError {
     },
 }
 
+fn render(path: &str, problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{path}: {p}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl ConfigError {
+    /// One line per problem, `path: line N: message`.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid { path, problems } => {
+                problems.iter().map(|p| format!("{path}: {p}")).collect()
+            }
+            other => vec![other.to_string()],
+        }
+    }
+
+    /// The problems found (empty for an unreadable file).
+    pub fn problems(&self) -> &[Problem] {
+        match self {
+            ConfigError::Invalid { problems, .. } => problems,
+            ConfigError::Read { .. } => &[],
+        }
+    }
+}
+
 impl Config {
     /// Parses and checks a configuration text; `path` names it in errors.
     pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
-        let cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+        let mut cfg: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
-            message: one_line_toml_error(text, &e),
+            problems: vec![syntax_problem(text, &e)],
         })?;
-        cfg.check(path)?;
+        let issues = check::check(&cfg);
+        if !issues.is_empty() {
+            return Err(locate_all(text, path, issues));
+        }
+        cfg.source = Source {
+            path: path.to_owned(),
+            text: text.to_owned(),
+        };
         Ok(cfg)
     }
 
@@ -106,96 +163,17 @@ impl Config {
         Config::parse(&text, path)
     }
 
-    fn check(&self, path: &str) -> Result<(), ConfigError> {
-        let invalid = |message: String| ConfigError::Invalid {
-            path: path.to_owned(),
-            message,
-        };
-        if let Err(errors) = self.dataplane.validate() {
-            let list: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
-            return Err(invalid(format!("[dataplane]: {}", list.join("; "))));
-        }
-        let names: HashSet<&str> = self
-            .dataplane
-            .ports
-            .iter()
-            .map(|p| p.name.as_str())
-            .collect();
-        match (&self.switch, &self.forward) {
-            (Some(_), Some(_)) => {
-                return Err(invalid(
-                    "give either [switch] or [forward], not both".into(),
-                ));
-            }
-            (None, None) => {
-                return Err(invalid(
-                    "nothing to run: add a [switch] table (or [forward] pairs)".into(),
-                ));
-            }
-            (Some(sw), None) => {
-                if !names.contains(sw.port.as_str()) {
-                    return Err(invalid(format!(
-                        "[switch] port = {:?} is not in [[dataplane.ports]] (have: {})",
-                        sw.port,
-                        sorted(&names)
-                    )));
-                }
-                // The control plane checks participants and routes exactly
-                // as it will when it builds the lcores' first snapshot.
-                control::ControlPlane::new(
-                    self.participants.clone(),
-                    self.routes.clone(),
-                    std::sync::Arc::new(crate::api::UnjournaledChanges),
-                )
-                .map_err(|e| invalid(e.to_string()))?;
-                if self.journal.is_some() != self.clearing.is_some() {
-                    return Err(invalid(
-                        "[journal] and [clearing] go together: give both (money state on) or neither".into(),
-                    ));
-                }
-                for a in &self.accounts {
-                    if !self.participants.iter().any(|p| p.id == a.participant) {
-                        return Err(invalid(format!(
-                            "[[accounts]] participant {:?} is not in [[participants]]",
-                            a.participant
-                        )));
-                    }
-                }
-            }
-            (None, Some(_)) => {}
-        }
-        let pairs = self
-            .forward
-            .as_ref()
-            .map(|f| f.pairs.as_slice())
-            .unwrap_or(&[]);
-        let mut used = HashSet::new();
-        for [a, b] in pairs {
-            for p in [a, b] {
-                if !names.contains(p.as_str()) {
-                    return Err(invalid(format!(
-                        "[forward] pairs names port {p:?}, which is not in [[dataplane.ports]] (have: {})",
-                        sorted(&names)
-                    )));
-                }
-                if !used.insert(p.as_str()) {
-                    return Err(invalid(format!(
-                        "[forward] port {p:?} is in more than one pair: each port forwards to one peer"
-                    )));
-                }
-            }
-            if a == b {
-                return Err(invalid(format!(
-                    "[forward] pair [{a:?}, {b:?}] pairs a port with itself"
-                )));
-            }
-        }
-        if self.daemon.stats_interval_ms == 0 {
-            return Err(invalid(
-                "[daemon] stats_interval_ms must be at least 1".into(),
-            ));
-        }
-        Ok(())
+    /// The lcore/queue/mempool plan for this host; a layout the host
+    /// cannot run (an lcore it does not have, too few tx queues for the
+    /// workers) is refused with the line of the key to change.
+    pub fn plan(&self, host: &HostModel) -> Result<Plan, ConfigError> {
+        nic_config::plan::plan(&self.dataplane, host).map_err(|e| {
+            locate_all(
+                &self.source.text,
+                &self.source.path,
+                vec![check::plan_issue(self, &e)],
+            )
+        })
     }
 
     /// Index in `dataplane.ports` of the port each port forwards to.
@@ -217,25 +195,61 @@ impl Config {
     }
 }
 
-fn sorted(names: &HashSet<&str>) -> String {
-    let mut v: Vec<&str> = names.iter().copied().collect();
-    v.sort_unstable();
-    v.join(", ")
+/// Issues → problems with line numbers, in line order (whole-file ones first).
+fn locate_all(text: &str, path: &str, issues: Vec<check::Issue>) -> ConfigError {
+    let locator = Locator::new(text);
+    let mut problems: Vec<Problem> = issues
+        .into_iter()
+        .map(|i| {
+            let mut message = i.message;
+            if let Some(line) = i.first.as_ref().and_then(|f| locator.line(f)) {
+                message.push_str(&format!(" (first on line {line})"));
+            }
+            Problem {
+                line: locator.line(&i.at),
+                column: None,
+                message,
+            }
+        })
+        .collect();
+    problems.sort_by_key(|p| p.line);
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        problems,
+    }
 }
 
-/// toml's errors span several lines with a caret drawing; keep line, column
-/// and the message on one line.
-fn one_line_toml_error(text: &str, e: &toml::de::Error) -> String {
-    let msg = e.message().trim().to_owned();
+/// toml's errors span several lines with a caret drawing; keep line,
+/// column and the message on one line.
+fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
+    let message = e.message().trim().replace('\n', " ");
     match e.span() {
         Some(span) => {
-            let before = &text[..span.start.min(text.len())];
-            let line = before.matches('\n').count() + 1;
-            let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
-            format!("line {line}, column {col}: {msg}")
+            let start = floor_char_boundary(text, span.start);
+            let line = line_of(text, start);
+            let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let column = text[line_start..start].chars().count() + 1;
+            Problem {
+                line: Some(line),
+                column: Some(column),
+                message,
+            }
         }
-        None => msg,
+        None => Problem {
+            line: None,
+            column: None,
+            message,
+        },
     }
+}
+
+/// The largest char boundary at or below `i` (spans are byte offsets).
+fn floor_char_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 #[cfg(test)]
@@ -248,6 +262,15 @@ ports = [{ name = "left", device = "net_null0" }, { name = "right", device = "ne
 [forward]
 pairs = [["left", "right"]]
 "#;
+
+    fn problems(text: &str) -> Vec<String> {
+        Config::parse(text, "x.toml")
+            .unwrap_err()
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 
     #[test]
     fn embedded_default_config_is_valid() {
@@ -263,14 +286,16 @@ pairs = [["left", "right"]]
     }
 
     #[test]
-    fn forward_pair_naming_a_missing_port_says_which() {
+    fn forward_pair_naming_a_missing_port_says_which_and_where() {
         let text = FORWARD.replace(
             r#"pairs = [["left", "right"]]"#,
             r#"pairs = [["left", "nowhere"]]"#,
         );
         let err = Config::parse(&text, "x.toml").unwrap_err().to_string();
         assert!(
-            err.contains("\"nowhere\"") && err.contains("have: left, right"),
+            err.starts_with("x.toml: line 5: ")
+                && err.contains("\"nowhere\"")
+                && err.contains("have: left, right"),
             "{err}"
         );
     }
@@ -285,10 +310,48 @@ pairs = [["left", "right"]]
     }
 
     #[test]
-    fn unknown_keys_are_refused() {
+    fn unknown_keys_are_refused_with_their_line() {
         let text = format!("{FORWARD}\n[daemon]\nstats_every = 3\n");
-        let err = Config::parse(&text, "x.toml").unwrap_err().to_string();
-        assert!(err.contains("unknown field `stats_every`"), "{err}");
+        let all = problems(&text);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with("line 8, column 1:")
+                && all[0].contains("unknown field `stats_every`"),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn every_layout_problem_is_reported_at_its_own_line() {
+        let text = r#"
+[dataplane.eal]
+worker_lcores = [1, 1]
+file_prefix = "bad prefix"
+
+[[dataplane.ports]]
+name = "a"
+device = "net_null0"
+rx_desc = 100
+
+[[dataplane.ports]]
+name = "a"
+device = "net_null1"
+
+[[dataplane.ports]]
+name = "c"
+device = "3b:00.0"
+
+[forward]
+pairs = [["a", "a"]]
+"#;
+        let all = problems(text);
+        let lines: Vec<&str> = all.iter().map(|p| p.split(':').next().unwrap()).collect();
+        assert_eq!(
+            lines,
+            ["line 3", "line 4", "line 9", "line 12", "line 17", "line 20"],
+            "{all:#?}"
+        );
+        assert!(all[3].contains("(first on line 7)"), "{all:#?}");
     }
 }
 
@@ -296,17 +359,74 @@ pairs = [["left", "right"]]
 mod switch_tests {
     use super::*;
 
+    fn problems(text: &str) -> Vec<String> {
+        Config::parse(text, "c.toml")
+            .unwrap_err()
+            .problems()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    /// The line of the `n`-th occurrence (0-based) of `needle` in the default config.
+    fn line_of_nth(needle: &str, n: usize) -> usize {
+        let at = DEFAULT_CONFIG.match_indices(needle).nth(n).unwrap().0;
+        line_of(DEFAULT_CONFIG, at)
+    }
+
     #[test]
-    fn a_route_to_an_unknown_participant_is_refused_by_name() {
-        let text = DEFAULT_CONFIG.replace("participant = \"issuer-2\"", "participant = \"bank-x\"");
-        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
-        assert!(err.contains("\"bank-x\""), "{err}");
+    fn a_route_to_an_unknown_participant_is_refused_by_name_and_line() {
+        let text =
+            DEFAULT_CONFIG.replacen("participant = \"issuer-2\"", "participant = \"bank-x\"", 1);
+        let all = problems(&text);
+        let line = line_of_nth("participant = \"issuer-2\"", 0);
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with(&format!("line {line}: ")) && all[0].contains("\"bank-x\""),
+            "{all:?}"
+        );
     }
 
     #[test]
     fn switch_port_must_exist() {
         let text = DEFAULT_CONFIG.replace("port = \"demo0\"", "port = \"uplink7\"");
-        let err = Config::parse(&text, "c.toml").unwrap_err().to_string();
-        assert!(err.contains("uplink7"), "{err}");
+        let all = problems(&text);
+        let line = line_of_nth("port = \"demo0\"", 0);
+        assert!(
+            all[0].starts_with(&format!("line {line}: ")) && all[0].contains("uplink7"),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn participant_mistakes_are_all_reported_each_at_its_key() {
+        let twice = "\n[[participants]]\nid = \"issuer-1\"\nroles = [\"issuer\"]\nsources = [\"10.0.9.9:1\"]\n";
+        let text = DEFAULT_CONFIG
+            .replace("sources = [\"10.0.1.2:5001\"]", "sources = [\"10.0.1.2\"]")
+            .replace(
+                "sources = [\"10.0.2.1:9001\"]",
+                "sources = [\"10.0.2.1:9001\"]\nnext_hop_mac = \"02:00:00:00:00\"",
+            )
+            + twice;
+        let all = problems(&text);
+        assert_eq!(all.len(), 3, "{all:#?}");
+        let sources = line_of_nth("sources = [\"10.0.1.2:5001\"]", 0);
+        assert!(
+            all[0].starts_with(&format!("line {sources}: ")) && all[0].contains("10.0.1.2"),
+            "{all:#?}"
+        );
+        let mac = line_of_nth("sources = [\"10.0.2.1:9001\"]", 0) + 1;
+        assert!(
+            all[1].starts_with(&format!("line {mac}: ")) && all[1].contains("next_hop_mac"),
+            "{all:#?}"
+        );
+        let first = line_of_nth("id = \"issuer-1\"", 0);
+        // The id line of the appended entry: after the added next_hop_mac
+        // line, a blank line and the [[participants]] header.
+        let dup = DEFAULT_CONFIG.lines().count() + 4;
+        assert_eq!(
+            all[2],
+            format!("line {dup}: participant id \"issuer-1\" is used twice: ids must be unique (first on line {first})")
+        );
     }
 }

@@ -10,7 +10,6 @@
 //! 1 for any other failure.
 
 mod api;
-mod config;
 mod forward;
 mod money;
 mod network;
@@ -23,7 +22,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use config::{Config, DEFAULT_CONFIG};
+use clearwayd::config::{Config, DEFAULT_CONFIG};
 use forward::{ForwardLcore, LcoreCounters};
 use nic_config::host::HostModel;
 use rte::{Eal, Mempool, Port, PortConfig, TxBuffer};
@@ -68,7 +67,10 @@ fn main() -> ExitCode {
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(msg)) => {
-            eprintln!("clearwayd: configuration error: {msg}");
+            // One line per problem, each naming its line in the file.
+            for line in msg.lines() {
+                eprintln!("clearwayd: configuration error: {line}");
+            }
             ExitCode::from(2)
         }
         Err(Failure::Runtime(e)) => {
@@ -89,7 +91,8 @@ fn run(cli: &Cli) -> Result<(), Failure> {
     }
     .map_err(|e| Failure::Config(e.to_string()))?;
     let host = HostModel::probe(std::path::Path::new("/"));
-    let plan = nic_config::plan::plan(&cfg.dataplane, &host)
+    let plan = cfg
+        .plan(&host)
         .map_err(|e| Failure::Config(e.to_string()))?;
     if cli.check_config {
         println!("configuration OK");

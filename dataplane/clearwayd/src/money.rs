@@ -14,60 +14,8 @@ use ledger::{
     AccountKey, ClearingDesk, CoarseClock, CutoffSchedule, DeskConfig, EpochBoard, EscrowBoard,
     Ledger, Refiller,
 };
-use serde::Deserialize;
 
-/// `[journal]`: where and how durably money-moving changes are recorded.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct JournalSection {
-    pub dir: PathBuf,
-    /// "sync" (default): an approval leaves only once its record is on
-    /// disk. "async": at once; a crash can lose about one fsync interval.
-    #[serde(default = "sync")]
-    pub durability: String,
-}
-
-/// `[clearing]`: windows, cutoffs, settlement.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClearingSection {
-    /// "command", "every 60m" or "at 10:00,14:00,22:00" (UTC).
-    #[serde(default = "on_command")]
-    pub cutoff: String,
-    pub settlement_dir: PathBuf,
-    /// After a cutoff, how long late answers of the closed window may come.
-    #[serde(default = "grace")]
-    pub in_flight_grace_ms: u64,
-    /// Authorisation holds not completed within this are released.
-    #[serde(default = "hold_ttl")]
-    pub hold_ttl_ms: u64,
-}
-
-/// One `[[accounts]]` entry: a reserve account opened on first start.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountSection {
-    pub participant: String,
-    /// ISO 4217 numeric, e.g. 156 (CNY).
-    pub currency: u16,
-    /// Initial reserve in minor units.
-    pub reserve: u64,
-    #[serde(default)]
-    pub net_debit_cap: u64,
-}
-
-fn sync() -> String {
-    "sync".into()
-}
-fn on_command() -> String {
-    "command".into()
-}
-fn grace() -> u64 {
-    30_000
-}
-fn hold_ttl() -> u64 {
-    7 * 24 * 3600 * 1000
-}
+pub use clearwayd::config::{AccountSection, ClearingSection, JournalSection};
 
 pub fn now_ms() -> u64 {
     SystemTime::now()
