@@ -1,0 +1,129 @@
+//! The reliability group's laboratory: a real clearwayd (switch on a
+//! net_tap port, journal and reserve accounts on, API on a unix socket) in
+//! a network namespace and a private mount namespace the test makes, with
+//! kernel UDP sockets playing the acquirer and a fault-injecting issuer.
+//!
+//! Each scenario test re-runs itself inside `ip netns exec NS unshare
+//! --mount --propagation private`, so its tap, addresses, sockets and any
+//! tmpfs it mounts vanish with it. Every scenario is bounded: a fixed count
+//! of requests at a fixed rate, short issuer timeouts and a bounded reversal
+//! schedule. It ends with the audit (every request answered once or
+//! accounted for, every approval in the recovered ledger, every ledger
+//! entry answered, money reconciled to the cent) and writes its row for
+//! the summary table (`reliability::Row`).
+
+#![allow(dead_code)] // each test binary uses its own subset
+
+pub mod acquirer;
+pub mod audit;
+pub mod http;
+pub mod issuer;
+pub mod lab;
+pub mod netns;
+
+/// The switch as the participants see it.
+pub const SWITCH_IP: &str = "10.213.9.1";
+pub const SWITCH: &str = "10.213.9.1:8583";
+/// The acquirer's and the issuer's kernel sockets (inside the namespace).
+pub const ACQ: &str = "10.213.9.10:40000";
+pub const ISS: &str = "10.213.9.20:9100";
+/// Routed to the issuer by BIN 476173.
+pub const PAN: &str = "4761730000000010";
+/// Field 7 of every request (the ledger's key carries it).
+pub const TRANSMITTED_AT: &[u8; 10] = b"1127093015";
+/// ISO 4217 numeric of every request (field 49) and of the accounts.
+pub const CURRENCY: u16 = 156;
+/// The acquirer's prefunded reserve and the issuer's, in minor units.
+pub const ACQ_RESERVE: i64 = 1_000_000_000_000;
+pub const ISS_RESERVE: i64 = 100_000;
+/// Participant indices in the configuration (the ledger's ids).
+pub const ACQ_ID: u32 = 0;
+pub const ISS_ID: u32 = 1;
+
+/// The amount of request `stan`, in minor units: varied, so a cent lost
+/// or counted twice shows in the totals.
+pub fn amount_of(stan: u32) -> u64 {
+    100 + u64::from(stan.wrapping_mul(7919) % 99_991)
+}
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use reliability::Row;
+
+/// One scenario in progress: clearwayd, the acquirer, the issuer, its row.
+pub struct Run {
+    pub lab: lab::Lab,
+    pub acq: acquirer::Acquirer,
+    pub iss: issuer::Issuer,
+    pub row: Row,
+    started: Instant,
+}
+
+impl Run {
+    /// Starts clearwayd, the issuer (signed on) and the acquirer.
+    pub fn start(opts: lab::LabOptions, behaviour: issuer::Behaviour, faults: &str) -> Run {
+        let started = Instant::now();
+        let row = Row::new(opts.scenario, faults);
+        let lab = lab::Lab::start(opts);
+        let iss = issuer::Issuer::start(behaviour);
+        iss.sign_on();
+        let acq = acquirer::Acquirer::bind();
+        Run {
+            lab,
+            acq,
+            iss,
+            row,
+            started,
+        }
+    }
+
+    /// Metric `name` (with `label`, e.g. `reason="dup"`) from /metrics now.
+    pub fn metric(&self, name: &str, label: &str) -> u64 {
+        http::metric(&self.lab.metrics(), name, label)
+    }
+
+    /// Stops clearwayd cleanly, audits, records and prints the row, and
+    /// fails the test if anything was lost. `accounted`: requests allowed
+    /// to stay unanswered (in flight at a kill -9).
+    pub fn finish(mut self, accounted: &BTreeSet<u32>) -> Row {
+        let acq = self.acq.log();
+        let (clean, said) = self.lab.stop();
+        let mut row = std::mem::replace(&mut self.row, Row::new("", ""));
+        row.expect(clean, "clearwayd did not stop cleanly on SIGTERM");
+        audit::audit(&mut row, &acq, accounted, &self.lab.journal);
+        row.seconds = self.started.elapsed().as_secs_f64();
+        let path = row.write().expect("writing the scenario's row");
+        println!(
+            "{}: {} sent, {} answered, {} accounted, {} approved seen, {} recovered; row in {}\nnotes: {}",
+            row.scenario,
+            row.sent,
+            row.answered,
+            row.unanswered_accounted,
+            row.approved_seen,
+            row.recovered,
+            path.display(),
+            row.notes
+        );
+        assert!(
+            row.problems.is_empty(),
+            "{}: LOSS:\n  {}\nclearwayd said:\n{said}",
+            row.scenario,
+            row.problems.join("\n  ")
+        );
+        row
+    }
+
+    /// Waits until every request has its answer (bounded), then `settle`
+    /// more for reversals and late messages to play out.
+    pub fn drain(&self, within: Duration, settle: Duration) {
+        let all = self.acq.wait_answered(within);
+        if !all {
+            println!(
+                "{}: not every request answered within {within:?}",
+                self.row.scenario
+            );
+        }
+        std::thread::sleep(settle);
+    }
+}
