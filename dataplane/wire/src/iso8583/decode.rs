@@ -11,7 +11,7 @@ use super::field_set::FieldSet;
 use super::primitives::{
     all_ascii, all_digits, ascii_prefix, check_mti, check_wire_value, read_bitmap, read_prefix,
 };
-use super::spec::{Check, Encoding, LengthType, MtiEncoding, Spec};
+use super::spec::{Check, Encoding, Layout, LengthType, MtiEncoding, Spec};
 
 /// Byte range of one field's value (after its length prefix) in the message.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -126,16 +126,14 @@ impl FieldIndex {
         data_fields.remove(1);
         match self.walk(buf, spec, data_fields, pos) {
             Ok((end, true)) if end == buf.len() => pos = end,
-            Ok((end, contents_ok)) => {
+            Ok((end, _)) => {
                 let kind = ErrorKind::TrailingBytes {
                     count: buf.len() - end,
                 };
                 let e = Error::new(kind, 0, end);
-                return Err(self.first_error(buf, spec, present, 129, contents_ok, e));
+                return Err(self.first_error(buf, spec, present, 129, e));
             }
-            Err((e, contents_ok)) => {
-                return Err(self.first_error(buf, spec, present, e.field, contents_ok, e))
-            }
+            Err(e) => return Err(self.first_error(buf, spec, present, e.field, e)),
         }
         self.present = present;
         self.len = pos as u16;
@@ -146,6 +144,16 @@ impl FieldIndex {
     /// ends and whether every field's content was valid; a structural error (undefined
     /// field, bad prefix, truncation) stops the walk. Kept apart from the error reporting so
     /// the loop carries as little state as possible.
+    ///
+    /// Contents are checked per run of neighbouring fields, not per field: most of a
+    /// message is fields of one kind side by side, and one check over a long slice costs
+    /// far less than a dozen over short ones. A run of digit fields is checked for digits
+    /// as one slice, their ASCII length prefixes included (the prefix parse accepted only
+    /// digits there). Everything between two binary (or BCD) fields is checked for ASCII
+    /// as one slice: text fields, digit fields and ASCII prefixes alike. Binary fields and
+    /// the fields the general code handles (BCD, BCD prefixes) end both runs, and their
+    /// bytes are never in one. Only a bad message pays for finding which byte of which
+    /// field was first to be wrong, in [`Self::first_error`].
     #[inline(always)]
     fn walk(
         &mut self,
@@ -153,72 +161,65 @@ impl FieldIndex {
         spec: &Spec,
         data_fields: FieldSet,
         mut pos: usize,
-    ) -> Result<(usize, bool), (Error, bool)> {
-        // Field contents are checked branch-free and folded into one flag; only a bad
-        // message pays for finding which byte of which field was first to be wrong.
+    ) -> Result<(usize, bool), Error> {
         let mut contents_ok = true;
+        // Where the current runs of digit fields and of ASCII bytes began.
+        let mut digits_from = pos;
+        let mut ascii_from = pos;
         for n in data_fields {
             let layout = spec.layouts[n as usize];
-            let (units, start) = if layout.prefix_len == 0 {
-                if layout.check == Check::Undefined {
-                    let e = Error::new(ErrorKind::UndefinedField, n, pos);
-                    return Err((e, contents_ok));
+            let field_start = pos;
+            let (start, len) = match layout.prefix_len {
+                0 => (pos, layout.len as usize),
+                Layout::SLOW => {
+                    let (start, len, ok) = general_field(buf, spec, n, pos)?;
+                    contents_ok &= ok;
+                    (start, len)
                 }
-                (layout.len as usize, pos)
-            } else {
-                let prefix_len = layout.prefix_len as usize;
-                let units = match take(buf, pos, prefix_len, n) {
-                    Ok(prefix) if !layout.prefix_bcd => ascii_prefix(prefix),
-                    Ok(prefix) => spec.field(n).and_then(|f| read_prefix(prefix, f).ok()),
-                    Err(e) => return Err((e, contents_ok)),
-                };
-                match units {
-                    Some(units) if units <= layout.len as usize => (units, pos + prefix_len),
-                    Some(units) => {
+                prefix_len => {
+                    let prefix_len = prefix_len as usize;
+                    let Some(units) = ascii_prefix(take(buf, pos, prefix_len, n)?) else {
+                        return Err(Error::new(ErrorKind::BadLengthPrefix, n, pos));
+                    };
+                    if units > layout.len as usize {
                         let kind = ErrorKind::TooLong {
                             len: units,
                             max: layout.len,
                         };
-                        return Err((Error::new(kind, n, pos), contents_ok));
+                        return Err(Error::new(kind, n, pos));
                     }
-                    None => {
-                        let e = Error::new(ErrorKind::BadLengthPrefix, n, pos);
-                        return Err((e, contents_ok));
-                    }
+                    (pos + prefix_len, units)
                 }
             };
-            let wire_len = if layout.check == Check::Bcd {
-                units.div_ceil(2)
-            } else {
-                units
-            };
-            let value = match take(buf, start, wire_len, n) {
-                Ok(value) => value,
-                Err(e) => return Err((e, contents_ok)),
-            };
-            // If-chain, most common first: cheaper than a jump table for four cases.
-            contents_ok &= if layout.check == Check::Digits {
-                all_digits(value)
-            } else if layout.check == Check::Text {
-                all_ascii(value)
-            } else if layout.check == Check::Binary {
-                true
-            } else {
-                spec.field(n)
-                    .is_some_and(|f| check_wire_value(value, units, f).is_ok())
-            };
-            // start + wire_len <= buf.len() <= u16::MAX, so both fit.
+            let end = start + len;
+            if end > buf.len() {
+                return Err(truncated(buf, start, len, n));
+            }
+            // end <= buf.len() <= u16::MAX, so both fit.
             self.spans[n as usize] = Span {
                 start: start as u16,
-                len: wire_len as u16,
+                len: len as u16,
             };
-            pos = start + wire_len;
+            pos = end;
+            if layout.check != Check::Digits {
+                if digits_from < field_start {
+                    contents_ok &= buf.get(digits_from..field_start).is_some_and(all_digits);
+                }
+                digits_from = end;
+                if layout.check == Check::Binary {
+                    contents_ok &= buf.get(ascii_from..field_start).is_some_and(all_ascii);
+                    ascii_from = end;
+                }
+            }
         }
+        contents_ok &= buf.get(digits_from..pos).is_some_and(all_digits);
+        contents_ok &= buf.get(ascii_from..pos).is_some_and(all_ascii);
         Ok((pos, contents_ok))
     }
 
-    /// The error to report when `structural` stopped the walk at field `stop`: a content
-    /// error in an earlier field comes first, as it is earlier in the message.
+    /// The error to report when `structural` stopped the walk at field `stop` (129: the
+    /// walk ended, but with trailing bytes or a bad content): a content error in an
+    /// earlier field comes first, as it is earlier in the message.
     #[cold]
     fn first_error(
         &self,
@@ -226,12 +227,8 @@ impl FieldIndex {
         spec: &Spec,
         present: FieldSet,
         stop: u8,
-        contents_ok: bool,
         structural: Error,
     ) -> Error {
-        if contents_ok {
-            return structural;
-        }
         for n in present.iter().filter(|&n| n > 1 && n < stop) {
             let (Some(field), span) = (spec.field(n), self.spans[n as usize]) else {
                 continue;
@@ -293,13 +290,56 @@ impl FieldIndex {
 /// `buf[pos..pos + len]`, or a `Truncated` error naming `field`.
 #[inline]
 fn take(buf: &[u8], pos: usize, len: usize, field: u8) -> Result<&[u8], Error> {
-    buf.get(pos..pos + len).ok_or_else(|| {
-        let kind = ErrorKind::Truncated {
-            needed: len,
-            available: buf.len().saturating_sub(pos),
-        };
-        Error::new(kind, field, pos)
-    })
+    buf.get(pos..pos + len)
+        .ok_or_else(|| truncated(buf, pos, len, field))
+}
+
+/// The error for `len` bytes of `field` at `pos` that `buf` does not hold.
+#[cold]
+fn truncated(buf: &[u8], pos: usize, len: usize, field: u8) -> Error {
+    let kind = ErrorKind::Truncated {
+        needed: len,
+        available: buf.len().saturating_sub(pos),
+    };
+    Error::new(kind, field, pos)
+}
+
+/// A field the decode walk's fast path does not handle (undefined, BCD, or with a BCD
+/// length prefix), through its full `FieldSpec`: returns where its value starts, its wire
+/// length, and whether its content is valid. Out of line so the walk stays small.
+#[inline(never)]
+fn general_field(
+    buf: &[u8],
+    spec: &Spec,
+    n: u8,
+    pos: usize,
+) -> Result<(usize, usize, bool), Error> {
+    let Some(field) = spec.field(n) else {
+        return Err(Error::new(ErrorKind::UndefinedField, n, pos));
+    };
+    let (units, start) = match field.length {
+        LengthType::Fixed => (field.max_len as usize, pos),
+        _ => {
+            let prefix_len = field.prefix_len();
+            let prefix = take(buf, pos, prefix_len, n)?;
+            let units = read_prefix(prefix, field).map_err(|k| Error::new(k, n, pos))?;
+            if units > field.max_len as usize {
+                let kind = ErrorKind::TooLong {
+                    len: units,
+                    max: field.max_len,
+                };
+                return Err(Error::new(kind, n, pos));
+            }
+            (units, pos + prefix_len)
+        }
+    };
+    let wire_len = field.wire_len(units);
+    let value = take(buf, start, wire_len, n)?;
+    Ok((
+        start,
+        wire_len,
+        check_wire_value(value, units, field).is_ok(),
+    ))
 }
 
 /// A decoded message: the original bytes plus their field index.

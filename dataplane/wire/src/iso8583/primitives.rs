@@ -19,21 +19,26 @@ pub(crate) const fn is_digit(b: u8) -> bool {
 #[inline]
 pub(crate) fn first_non_digit(bytes: &[u8]) -> Option<usize> {
     // Eight bytes per step; only a bad field pays for the byte-wise `position`.
-    if any_word(bytes, b'0', word_has_non_digit) {
-        bytes.iter().position(|&b| !is_digit(b))
-    } else {
+    if all_digits(bytes) {
         None
+    } else {
+        bytes.iter().position(|&b| !is_digit(b))
     }
 }
 
-/// True when any of the eight bytes is not an ASCII digit: every high nibble must be 3,
-/// and adding 6 must not carry out of any low nibble (which it does for 0xA..=0xF).
-/// With all high nibbles 3 no byte overflows, so the add cannot carry across bytes.
-#[inline]
-const fn word_has_non_digit(word: u64) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
+const ONES: u64 = 0x0101_0101_0101_0101;
+
+/// Zero when all eight bytes are ASCII digits, else some bits set: every high nibble must
+/// be 3, and adding 6 must not carry out of any low nibble (which it does for 0xA..=0xF).
+/// A byte whose add carries into its neighbour (0xFA..) already fails the first test, so
+/// the result is zero exactly when every byte is a digit. Returning bits rather than a
+/// bool lets a loop OR words together and test once at the end.
+#[inline(always)]
+const fn non_digit_bits(word: u64) -> u64 {
     const HIGH: u64 = 0xF0 * ONES;
-    word & HIGH != 0x30 * ONES || word.wrapping_add(0x06 * ONES) & HIGH != 0x30 * ONES
+    const DIGIT_HIGH: u64 = 0x30 * ONES;
+    const SIX: u64 = 0x06 * ONES;
+    ((word & HIGH) ^ DIGIT_HIGH) | ((word.wrapping_add(SIX) & HIGH) ^ DIGIT_HIGH)
 }
 
 /// Index of the first byte above 0x7F (pyiso8583 decodes ASCII fields strictly too).
@@ -71,7 +76,7 @@ pub(crate) fn write_mti(out: &mut [u8], mti: &[u8; 4], enc: MtiEncoding) {
 }
 
 /// Reads one bitmap (`bytes.len() == enc.wire_len()`).
-#[inline]
+#[inline(always)]
 pub(crate) fn read_bitmap(bytes: &[u8], enc: BitmapEncoding) -> Result<u64, ErrorKind> {
     match enc {
         BitmapEncoding::Binary => {
@@ -79,21 +84,39 @@ pub(crate) fn read_bitmap(bytes: &[u8], enc: BitmapEncoding) -> Result<u64, Erro
             raw.copy_from_slice(&bytes[..8]);
             Ok(u64::from_be_bytes(raw))
         }
-        BitmapEncoding::AsciiHex => {
-            // Upper case only: pyiso8583 writes upper case, and accepting lower case would
-            // let a message decode that does not re-encode to the same bytes.
-            let mut value = 0u64;
-            for &b in &bytes[..16] {
-                let nibble = match b {
-                    b'0'..=b'9' => b - b'0',
-                    b'A'..=b'F' => b - b'A' + 10,
-                    _ => return Err(ErrorKind::BadBitmap),
-                };
-                value = value << 4 | nibble as u64;
-            }
-            Ok(value)
-        }
+        // Eight digits per step instead of sixteen byte-wise matches.
+        BitmapEncoding::AsciiHex => match (hex_word(load8(bytes)), hex_word(load8(&bytes[8..]))) {
+            (Some(hi), Some(lo)) => Ok(u64::from(hi) << 32 | u64::from(lo)),
+            _ => Err(ErrorKind::BadBitmap),
+        },
     }
+}
+
+/// Eight upper-case hex digits (loaded little-endian, so the first digit is the low byte)
+/// as the 32-bit value they spell, or `None` if any byte is not `0-9` or `A-F`.
+///
+/// Upper case only: pyiso8583 writes upper case, and accepting lower case would let a
+/// message decode that does not re-encode to the same bytes.
+#[inline(always)]
+const fn hex_word(word: u64) -> Option<u32> {
+    const HIGH_BITS: u64 = 0x80 * ONES;
+    // For bytes below 0x80, bit 7 of `byte + (0x80 - n)` says `byte >= n`; no byte carries
+    // into its neighbour. A byte of 0x80 or more fails the first test, whatever the rest.
+    const fn at_least(word: u64, n: u64) -> u64 {
+        word.wrapping_add((0x80 - n) * ONES) & HIGH_BITS
+    }
+    let digit = at_least(word, 0x30) & !at_least(word, 0x3A);
+    let letter = at_least(word, 0x41) & !at_least(word, 0x47);
+    if word & HIGH_BITS != 0 || (digit | letter) != HIGH_BITS {
+        return None;
+    }
+    // Low nibble of the byte, plus 9 for A-F ('A' = 0x41 -> 1 + 9).
+    let nibbles = (word & (0x0F * ONES)) + (letter >> 7) * 9;
+    // First digit is the low byte: reverse the byte order, then pack nibble pairs.
+    let v = nibbles.swap_bytes();
+    let v = (v | v >> 4) & 0x00FF_00FF_00FF_00FF;
+    let v = (v | v >> 8) & 0x0000_FFFF_0000_FFFF;
+    Some((v | v >> 16) as u32)
 }
 
 pub(crate) fn write_bitmap(out: &mut [u8], value: u64, enc: BitmapEncoding) {
@@ -191,13 +214,13 @@ pub(crate) fn check_wire_value(
 /// calls the precise [`check_wire_value`] only when a message fails.
 #[inline(always)]
 pub(crate) fn all_digits(bytes: &[u8]) -> bool {
-    !any_word(bytes, b'0', word_has_non_digit)
+    fold_words(bytes, b'0', non_digit_bits) == 0
 }
 
 /// Fast check that every byte is 7-bit ASCII.
 #[inline(always)]
 pub(crate) fn all_ascii(bytes: &[u8]) -> bool {
-    !any_word(bytes, 0, word_has_non_ascii)
+    fold_words(bytes, 0, |word| word & (0x80 * ONES)) == 0
 }
 
 /// Value of an ASCII length prefix, `None` unless every byte is a digit. LL and LLL,
@@ -223,29 +246,22 @@ pub(crate) fn ascii_prefix(bytes: &[u8]) -> Option<usize> {
     }
 }
 
+/// OR of `errors` over the 8-byte words of `bytes`: zero when every byte passes.
+/// The last word overlaps the one before it where the length is not a multiple of 8,
+/// and short values are padded with `pad` (which must pass): the tests are per byte, so
+/// reading a byte twice is harmless. No early exit: a loop without branches runs faster
+/// over the valid messages that are nearly all of the traffic.
 #[inline(always)]
-const fn word_has_non_ascii(word: u64) -> bool {
-    word & 0x8080_8080_8080_8080 != 0
-}
-
-/// True when `test` flags any 8-byte word of `bytes`. Words overlap where the length is
-/// not a multiple of 8 and short values are padded with `pad` (which must pass `test`):
-/// the tests are per byte, so reading a byte twice is harmless.
-#[inline(always)]
-fn any_word(bytes: &[u8], pad: u8, test: impl Fn(u64) -> bool) -> bool {
+fn fold_words(bytes: &[u8], pad: u8, errors: impl Fn(u64) -> u64) -> u64 {
     let len = bytes.len();
     if len < 8 {
-        return test(load_short(bytes, pad));
+        return errors(load_short(bytes, pad));
     }
-    let mut bad = false;
-    let mut chunks = bytes.chunks_exact(8);
-    for chunk in &mut chunks {
-        bad |= test(load8(chunk));
+    let mut acc = errors(load8(&bytes[len - 8..]));
+    for chunk in bytes.chunks_exact(8) {
+        acc |= errors(load8(chunk));
     }
-    if !chunks.remainder().is_empty() {
-        bad |= test(load8(&bytes[len - 8..]));
-    }
-    bad
+    acc
 }
 
 #[inline(always)]
@@ -380,6 +396,52 @@ mod tests {
             read_bitmap(b"7234054128c18a06", BitmapEncoding::AsciiHex),
             Err(ErrorKind::BadBitmap)
         );
+    }
+
+    #[test]
+    fn ascii_hex_bitmap_accepts_exactly_upper_case_hex_in_every_position() {
+        // Byte-wise reference: what the word-at-a-time reader must agree with.
+        fn reference(text: &[u8]) -> Result<u64, ErrorKind> {
+            let mut value = 0u64;
+            for &b in text {
+                let nibble = match b {
+                    b'0'..=b'9' => b - b'0',
+                    b'A'..=b'F' => b - b'A' + 10,
+                    _ => return Err(ErrorKind::BadBitmap),
+                };
+                value = value << 4 | u64::from(nibble);
+            }
+            Ok(value)
+        }
+        let valid = *b"0123456789ABCDEF";
+        for position in 0..16 {
+            for byte in 0..=255u8 {
+                let mut text = valid;
+                text[position] = byte;
+                assert_eq!(
+                    read_bitmap(&text, BitmapEncoding::AsciiHex),
+                    reference(&text),
+                    "byte {byte:#04x} at {position}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn word_checks_flag_exactly_the_bad_bytes_at_any_length_and_position() {
+        for len in 0..=40usize {
+            for position in 0..len {
+                for byte in 0..=255u8 {
+                    let mut digits = vec![b'7'; len];
+                    digits[position] = byte;
+                    assert_eq!(all_digits(&digits), is_digit(byte), "{digits:?}");
+                    let mut text = vec![b'x'; len];
+                    text[position] = byte;
+                    assert_eq!(all_ascii(&text), byte.is_ascii(), "{text:?}");
+                }
+            }
+        }
+        assert!(all_digits(b"") && all_ascii(b""));
     }
 
     #[test]

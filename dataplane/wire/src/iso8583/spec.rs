@@ -159,49 +159,67 @@ pub struct Spec {
     pub(crate) layouts: [Layout; 129],
 }
 
-/// What decode checks in a field's bytes.
+/// What decode checks in the bytes of a field the fast walk handles.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) enum Check {
-    /// The spec does not define the field.
+    /// Any bytes.
     #[default]
-    Undefined,
     Binary,
+    /// ASCII, 0x00..=0x7F.
     Text,
+    /// ASCII decimal digits.
     Digits,
-    Bcd,
 }
 
-/// One field's layout as the decode loop wants it: no nested enums, no matches on pairs.
+/// One field's layout as the decode walk wants it: four bytes, no nested enums, so the
+/// walk reads one small entry per field instead of a `FieldSpec` behind an `Option`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Layout {
-    pub(crate) check: Check,
-    /// Bytes of the length prefix; 0 for fixed fields.
-    pub(crate) prefix_len: u8,
-    pub(crate) prefix_bcd: bool,
     /// The fixed length, or the largest length the prefix may state (units).
     pub(crate) len: u16,
+    /// Bytes of the ASCII length prefix, 0 for fixed fields, or [`Layout::SLOW`].
+    pub(crate) prefix_len: u8,
+    pub(crate) check: Check,
 }
 
 impl Layout {
+    /// `prefix_len` of a field the fast walk does not handle: undefined, BCD-encoded, or
+    /// with a BCD length prefix. The walk hands those to the general `FieldSpec` code.
+    pub(crate) const SLOW: u8 = u8::MAX;
+
+    const UNDEFINED: Self = Self {
+        len: 0,
+        prefix_len: Self::SLOW,
+        check: Check::Binary,
+    };
+
     const fn of(field: Option<FieldSpec>) -> Self {
         let Some(f) = field else {
-            return Self {
-                check: Check::Undefined,
-                prefix_len: 0,
-                prefix_bcd: false,
-                len: 0,
-            };
+            return Self::UNDEFINED;
         };
+        let check = match f.encoding {
+            Encoding::Binary => Check::Binary,
+            Encoding::Ascii if f.numeric => Check::Digits,
+            Encoding::Ascii => Check::Text,
+            Encoding::Bcd => return Self::slow(f),
+        };
+        if matches!(f.prefix, PrefixEncoding::Bcd) && !matches!(f.length, LengthType::Fixed) {
+            return Self::slow(f);
+        }
         Self {
-            check: match f.encoding {
-                Encoding::Binary => Check::Binary,
-                Encoding::Ascii if f.numeric => Check::Digits,
-                Encoding::Ascii => Check::Text,
-                Encoding::Bcd => Check::Bcd,
-            },
-            prefix_len: f.prefix_len() as u8,
-            prefix_bcd: matches!(f.prefix, PrefixEncoding::Bcd),
             len: f.max_len,
+            prefix_len: f.prefix_len() as u8,
+            check,
+        }
+    }
+
+    /// `check` is `Binary` so the walk keeps the field's bytes out of its digit and ASCII
+    /// runs; the general code checks them itself.
+    const fn slow(f: FieldSpec) -> Self {
+        Self {
+            len: f.max_len,
+            prefix_len: Self::SLOW,
+            check: Check::Binary,
         }
     }
 }
@@ -246,12 +264,7 @@ impl Spec {
         bitmap: BitmapEncoding,
         fields: [Option<FieldSpec>; 129],
     ) -> Self {
-        let mut layouts = [Layout {
-            check: Check::Undefined,
-            prefix_len: 0,
-            prefix_bcd: false,
-            len: 0,
-        }; 129];
+        let mut layouts = [Layout::UNDEFINED; 129];
         let mut n = 0;
         while n < 129 {
             layouts[n] = Layout::of(fields[n]);
