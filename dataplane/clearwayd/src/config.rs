@@ -222,7 +222,14 @@ fn locate_all(text: &str, path: &str, issues: Vec<check::Issue>) -> ConfigError 
 /// toml's errors span several lines with a caret drawing; keep line,
 /// column and the message on one line.
 fn syntax_problem(text: &str, e: &toml::de::Error) -> Problem {
-    let message = e.message().trim().replace('\n', " ");
+    let mut message = e.message().trim().replace('\n', " ");
+    if message.is_empty() {
+        // toml has no words for some byte sequences (a lone control
+        // character); the operator still needs a sentence.
+        message =
+            "this is not valid TOML here: check quoting, brackets and stray control characters"
+                .into();
+    }
     match e.span() {
         Some(span) => {
             let start = floor_char_boundary(text, span.start);
@@ -307,6 +314,17 @@ pairs = [["left", "right"]]
             .to_string();
         assert!(err.starts_with("x.toml: line 2, column 9:"), "{err}");
         assert!(!err.contains('\n'), "{err}");
+    }
+
+    #[test]
+    fn a_stray_control_character_gets_a_sentence_not_an_empty_message() {
+        // Found by the clearway_config proptest twin: toml's own message is empty here.
+        let all = problems("\r\0");
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with("line 1, column 1: this is not valid TOML"),
+            "{all:?}"
+        );
     }
 
     #[test]

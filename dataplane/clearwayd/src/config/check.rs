@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use control::sources::{Change, ChangeLog, ChangeLogError};
-use control::types::{ParticipantSpec, RouteRow};
+use control::types::{ParticipantSpec, Role};
 use control::{ControlError, ControlPlane};
 use nic_config::layout::LayoutError;
 use nic_config::plan::PlanError;
+use switch::bin_table::{BinTableBuilder, BinTableError, MAX_PREFIX_LEN, MIN_PREFIX_LEN};
+use switch::ParticipantIdx;
 
 use super::locate::KeyPath;
 use super::Config;
@@ -204,8 +206,8 @@ fn participant_key(field: &str) -> Option<&'static str> {
 
 /// Participants and routes as the control plane will build the lcores'
 /// first snapshot. The whole set is tried first (the common, valid case
-/// costs one build); only when it is refused are entries added one by one
-/// to find every entry at fault.
+/// costs one build); only when it is refused are participants added one by
+/// one to find every entry at fault, and routes checked against them.
 fn check_participants_and_routes(cfg: &Config, issues: &mut Vec<Issue>) {
     let log: Arc<dyn ChangeLog> = Arc::new(CheckOnly);
     let whole = ControlPlane::new(cfg.participants.clone(), cfg.routes.clone(), log.clone());
@@ -216,7 +218,7 @@ fn check_participants_and_routes(cfg: &Config, issues: &mut Vec<Issue>) {
     let mut valid: HashMap<&str, &ParticipantSpec> = HashMap::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut refused: HashSet<&str> = HashSet::new();
-    let plane = ControlPlane::new(Vec::new(), Vec::new(), log.clone());
+    let plane = ControlPlane::new(Vec::new(), Vec::new(), log);
     for (i, spec) in cfg.participants.iter().enumerate() {
         let entry = parts.index(i);
         if let Some(&first) = seen.get(spec.id.as_str()) {
@@ -294,20 +296,33 @@ fn check_participants_and_routes(cfg: &Config, issues: &mut Vec<Issue>) {
             ));
             continue;
         };
-        let one = vec![RouteRow::clone(row)];
-        if let Err(e) = ControlPlane::new(vec![ParticipantSpec::clone(spec)], one, log.clone()) {
-            let message = match &e {
-                ControlError::Invalid { message, .. } => message.clone(),
+        if !spec.roles.contains(&Role::Issuer) {
+            issues.push(issue(
+                entry.key("participant"),
+                format!(
+                    "[[routes]] prefix {:?}: participant {:?} is not an issuer; only issuers receive routed requests",
+                    row.prefix, row.participant
+                ),
+            ));
+        }
+        // The BIN table's own rule for a prefix, without building a table
+        // (a build walks a million buckets; one per route would be slow).
+        if let Err(e) =
+            BinTableBuilder::with_capacity(1).insert(row.prefix.as_bytes(), ParticipantIdx(0))
+        {
+            let why = match e {
+                BinTableError::Length { len, .. } => format!("has {len} digits"),
+                BinTableError::NonDigit { byte, offset, .. } => {
+                    format!("has {:?} at offset {offset}", char::from(byte))
+                }
                 other => other.to_string(),
             };
-            let key = if message.starts_with("prefix") {
-                "prefix"
-            } else {
-                "participant"
-            };
             issues.push(issue(
-                entry.key(key),
-                format!("[[routes]] prefix {:?}: {message}", row.prefix),
+                entry.key("prefix"),
+                format!(
+                    "[[routes]] prefix {:?} {why}: BIN prefixes are {MIN_PREFIX_LEN}-{MAX_PREFIX_LEN} digits 0-9",
+                    row.prefix
+                ),
             ));
         }
     }
