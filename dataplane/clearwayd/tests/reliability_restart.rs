@@ -1,0 +1,76 @@
+//! Reliability group, `kill -9` of clearwayd under load with restarts (the
+//! crash_recovery test's approach, fewer rounds, over kernel sockets):
+//! every approval the acquirer saw survives in the recovered ledger, every
+//! ledger entry was either answered to the acquirer or was in flight at a
+//! kill, and the money reconciles to the cent.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+mod common;
+mod reliability;
+
+use reliability::issuer::Behaviour;
+use reliability::lab::LabOptions;
+use reliability::{netns, Run};
+
+const KILLS: u32 = 3;
+const RATE: u32 = 800;
+
+#[test]
+fn kill_9_under_load_with_restarts_loses_no_approval_and_no_cent() {
+    if !netns::inside() {
+        return netns::run_inside(
+            "kill_9_under_load_with_restarts_loses_no_approval_and_no_cent",
+            &[],
+        );
+    }
+    let mut run = Run::start(
+        LabOptions::new("kill9_restart"),
+        Behaviour::Healthy,
+        "clearwayd killed with SIGKILL mid-traffic 3 times, restarted on the same journal",
+    );
+    let never = AtomicBool::new(false);
+    let mut in_killed_rounds: BTreeSet<u32> = BTreeSet::new();
+    // A cheap deterministic "random" for the kill moments.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
+    for round in 0..=KILLS {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let before = run.acq.log().sent.len();
+        let for_how_long = Duration::from_millis(if round == KILLS { 800 } else { 300 + x % 700 });
+        // Traffic right up to the kill: requests are in flight when it lands.
+        run.acq.send_for(for_how_long, RATE, &never);
+        if round < KILLS {
+            run.lab.kill9_and_restart();
+            run.row.kill9_restarts += 1;
+            let log = run.acq.log();
+            in_killed_rounds.extend(log.sent.keys().skip(before).copied());
+            run.iss.sign_on();
+        }
+    }
+    run.drain(Duration::from_secs(3), Duration::from_millis(300));
+    let acq = run.acq.log();
+    // Only requests of a round that ended in a kill may stay unanswered.
+    let unanswered: BTreeSet<u32> = acq.unanswered().into_iter().collect();
+    let accounted: BTreeSet<u32> = unanswered
+        .intersection(&in_killed_rounds)
+        .copied()
+        .collect();
+    run.row.faults_injected = u64::from(KILLS);
+    run.row.expect(
+        acq.with_code("00").len() > acq.sent.len() / 2,
+        format!(
+            "most requests approved across restarts: {} of {}",
+            acq.with_code("00").len(),
+            acq.sent.len()
+        ),
+    );
+    run.row.notes = format!(
+        "{} requests in flight at the kills, unanswered; ",
+        accounted.len()
+    );
+    run.finish(&accounted);
+}
