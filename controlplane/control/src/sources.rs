@@ -42,6 +42,27 @@ pub struct LatencyHistogram {
     pub sum_seconds: f64,
 }
 
+impl LatencyHistogram {
+    /// The switch lcores' transaction latency buckets (summed counters) in
+    /// Prometheus form.
+    pub fn from_counters(c: &CounterSnapshot) -> LatencyHistogram {
+        let mut cumulative = 0;
+        let buckets = switch::counters::LATENCY_BOUNDS_US
+            .iter()
+            .zip(c.latency_buckets())
+            .map(|(bound_us, n)| {
+                cumulative += n;
+                (*bound_us as f64 / 1e6, cumulative)
+            })
+            .collect();
+        LatencyHistogram {
+            buckets,
+            count: c.latency_count(),
+            sum_seconds: c.latency_sum_us as f64 / 1e6,
+        }
+    }
+}
+
 /// The journal's figures (mirrors `journal::JournalStats` plus lag).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JournalFigures {

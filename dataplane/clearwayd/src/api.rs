@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use control::sources::{
-    Change, ChangeLog, ChangeLogError, JournalFigures, JournalSource, MoneyError, MoneyState,
-    StatusSource,
+    Change, ChangeLog, ChangeLogError, JournalFigures, JournalSource, LatencyHistogram, MoneyError,
+    MoneyState, StatusSource,
 };
 use control::types::{
     Account, CutoffOutcome, LcoreStatus, LimitChange, LimitKind, NetPosition, PortStatus,
@@ -34,6 +34,10 @@ pub struct DaemonStatus {
 impl StatusSource for DaemonStatus {
     fn counters(&self) -> CounterSnapshot {
         LcoreCounters::sum(self.counters.iter().map(|c| c.as_ref()))
+    }
+
+    fn latency(&self) -> Option<LatencyHistogram> {
+        Some(LatencyHistogram::from_counters(&self.counters()))
     }
 
     fn ports(&self) -> Vec<PortStatus> {

@@ -8,7 +8,7 @@ use std::net::{SocketAddrV4, UdpSocket};
 use std::process::Command;
 use std::time::Duration;
 
-use switch::testkit::{answer, request, Msg};
+use switch::testkit::{answer, field7_now, request, Msg, ACQUIRER_INSTITUTION};
 
 mod common;
 
@@ -67,7 +67,7 @@ fn participants() {
     let switch = format!("{SWITCH}:8583");
     // The issuer signs on first (the switch learns its MAC from it).
     let sign_on = Msg::new("0800")
-        .set(7, "1127093015")
+        .set(7, &field7_now())
         .set(11, "000001")
         .set(70, "001");
     iss.send_to(&framed(&sign_on), &switch).unwrap();
@@ -76,7 +76,7 @@ fn participants() {
     assert_eq!(from.to_string(), switch);
 
     for stan in 1..=20u32 {
-        let req = request("0200", stan, "4761730000000010");
+        let req = request("0200", stan, "4761730000000010").set(7, &field7_now());
         acq.send_to(&framed(&req), &switch).unwrap();
         let (fwd, from) = recv_msg(&iss);
         assert_eq!(fwd.mti_str(), "0200");
@@ -90,8 +90,8 @@ fn participants() {
         assert_eq!(from.to_string(), switch);
     }
     // No route for this card: the switch answers 15 itself.
-    acq.send_to(&framed(&request("0200", 99, "9999990000000000")), &switch)
-        .unwrap();
+    let no_route = request("0200", 99, "9999990000000000").set(7, &field7_now());
+    acq.send_to(&framed(&no_route), &switch).unwrap();
     let (resp, _) = recv_msg(&acq);
     assert_eq!(resp.get(39), Some("15"));
     println!("participants: all answered");
@@ -138,6 +138,7 @@ dedup_capacity = 4096
 id = "acq"
 roles = ["acquirer"]
 sources = ["{ACQ}"]
+institution_ids = ["{ACQUIRER_INSTITUTION}"]
 
 [[participants]]
 id = "iss"

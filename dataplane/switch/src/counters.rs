@@ -107,6 +107,8 @@ labelled_enum!(
         Duplicate => "dup", UnmatchedResponse => "unmatched_response",
         LateResponse => "late_response", PendingFull => "pending_full",
         MacFail => "mac_fail", RateLimited => "rate_limited", TxFull => "tx_full",
+        Stale => "stale", SpoofedInstitution => "spoofed_institution",
+        WrongPort => "wrong_port", Overloaded => "overloaded",
     }
 );
 
@@ -120,6 +122,17 @@ labelled_enum!(
     }
 );
 
+/// Upper bounds (µs, inclusive) of the transaction latency histogram's
+/// buckets: request in → issuer's response out, as the switch sees it. The
+/// last bucket (`+Inf`) is implied. Prometheus-style cumulative buckets are
+/// made from these counts by the exporter.
+pub const LATENCY_BOUNDS_US: [u64; 16] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000,
+    1_000_000, 2_500_000, 5_000_000,
+];
+/// Buckets including `+Inf`.
+pub const LATENCY_BUCKETS: usize = LATENCY_BOUNDS_US.len() + 1;
+
 /// The counters of one lcore (read side).
 #[derive(Debug, Default)]
 #[repr(align(64))]
@@ -130,6 +143,9 @@ pub struct LcoreCounters {
     drops: [AtomicU64; DropReason::COUNT],
     /// Gauge: entries in the pending table.
     pending: AtomicU64,
+    /// Transaction latency: count per bucket (not cumulative) and sum in µs.
+    latency: [AtomicU64; LATENCY_BUCKETS],
+    latency_sum_us: AtomicU64,
 }
 
 impl LcoreCounters {
@@ -157,6 +173,8 @@ impl LcoreCounters {
         read(&mut s.mti, &self.mti);
         read(&mut s.responses, &self.responses);
         read(&mut s.drops, &self.drops);
+        read(&mut s.latency, &self.latency);
+        s.latency_sum_us = self.latency_sum_us.load(Relaxed);
         s.pending = self.pending.load(Relaxed);
         s
     }
@@ -202,6 +220,16 @@ impl CounterWriter {
     pub fn dropped_many(&self, reason: DropReason, n: u64) {
         bump(&self.counters.drops[reason.index()], n);
     }
+    /// One matched transaction that took `micros` from request to response.
+    #[inline]
+    pub fn latency_us(&self, micros: u64) {
+        let bucket = LATENCY_BOUNDS_US
+            .iter()
+            .position(|&bound| micros <= bound)
+            .unwrap_or(LATENCY_BOUNDS_US.len());
+        bump(&self.counters.latency[bucket], 1);
+        bump(&self.counters.latency_sum_us, micros);
+    }
     #[inline(always)]
     pub fn set_pending(&self, entries: u64) {
         self.counters.pending.store(entries, Relaxed);
@@ -219,6 +247,9 @@ pub struct CounterSnapshot {
     mti: [u64; MtiClass::COUNT],
     responses: [u64; ResponseCode::COUNT],
     drops: [u64; DropReason::COUNT],
+    latency: [u64; LATENCY_BUCKETS],
+    /// Sum of all transaction latencies recorded, µs.
+    pub latency_sum_us: u64,
     pub pending: u64,
 }
 
@@ -235,6 +266,14 @@ impl CounterSnapshot {
     pub fn dropped(&self, r: DropReason) -> u64 {
         self.drops[r.index()]
     }
+    /// Transactions per latency bucket (not cumulative); the last is `+Inf`.
+    pub fn latency_buckets(&self) -> &[u64; LATENCY_BUCKETS] {
+        &self.latency
+    }
+    /// Transactions whose latency was recorded.
+    pub fn latency_count(&self) -> u64 {
+        self.latency.iter().sum()
+    }
     /// All drops, whatever the reason.
     pub fn dropped_total(&self) -> u64 {
         self.drops.iter().sum()
@@ -248,6 +287,8 @@ impl CounterSnapshot {
         add(&mut s.mti, &other.mti);
         add(&mut s.responses, &other.responses);
         add(&mut s.drops, &other.drops);
+        add(&mut s.latency, &other.latency);
+        s.latency_sum_us += other.latency_sum_us;
         s.pending += other.pending;
         s
     }

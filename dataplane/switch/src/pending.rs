@@ -130,6 +130,8 @@ pub struct PendingEntry {
     pub currency: u16,
     /// Clearing epoch the lcore saw when it forwarded the request.
     pub epoch: u32,
+    /// TSC tick the request arrived (latency histogram).
+    pub started: u64,
     /// TSC tick by which the issuer must answer.
     pub deadline: u64,
     pub reversal: ReversalState,

@@ -28,6 +28,19 @@ pub const PAN: &str = "4761730000000010";
 pub const PAN2: &str = "5413330000000019";
 /// No BIN matches.
 pub const PAN_NO_ROUTE: &str = "9999990000000000";
+/// Field 7 of the fixture requests, and the Unix time it stands for
+/// (2026-11-27 09:30:15 UTC): pin the switch's wall clock to it.
+pub const FIXTURE_FIELD7: &str = "1127093015";
+pub const FIXTURE_UNIX_TIME: i64 = 1_795_771_815;
+/// Field 7 for a request sent now (tests against a real clock).
+pub fn field7_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let f7 = crate::pipeline::admission::field7_at(now);
+    String::from_utf8_lossy(&f7).into_owned()
+}
+
 /// The acquirer's own institution id (field 32 of its requests).
 pub const ACQUIRER_INSTITUTION: &str = "123456";
 /// Field 100 routing to [`ISSUER2`].
@@ -172,7 +185,7 @@ pub fn request(mti: &str, stan: u32, pan: &str) -> Msg {
         .set(2, pan)
         .set(3, "000000")
         .set(4, "000000012345")
-        .set(7, "1127093015")
+        .set(7, FIXTURE_FIELD7)
         .set(11, &format!("{:06}", stan % 1_000_000))
         .set(12, "093015")
         .set(13, "1127")

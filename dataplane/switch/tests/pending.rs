@@ -40,6 +40,7 @@ fn entry(key: PendingKey, amount: u64) -> PendingEntry {
         amount,
         currency: 978,
         epoch: 12,
+        started: 0,
         deadline: 5_000_000,
         ..Default::default()
     }

@@ -10,12 +10,13 @@ use std::sync::Arc;
 
 use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
 use std::sync::atomic::{AtomicU64, Ordering};
-use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters};
+use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters, LATENCY_BOUNDS_US};
+use switch::pipeline::admission::WallClock;
 use switch::pipeline::{
     handoff, AlwaysAllow, Commit, Durable, LcoreParts, LcoreQueues, MoneyHooks, MoneyRequest,
     Shared, SwitchConfig, SwitchLcore, TxnRef, Verdict,
 };
-use switch::routes::Published;
+use switch::routes::{Published, RateLimit, RouteSnapshot};
 use switch::testkit::*;
 use wire::net::headers::UdpFlow;
 
@@ -69,8 +70,11 @@ impl Net {
         tweak(&mut cfg);
         let routes = published();
         let hz = eal.tsc_hz();
-        let shared = Arc::new(Shared::new(cfg, routes.clone(), lcores, hz).unwrap());
         let now = 1_000_000;
+        let mut shared = Shared::new(cfg, routes.clone(), lcores, hz).unwrap();
+        // The fake clock's start is the moment the fixtures' field 7 names.
+        shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, now, hz);
+        let shared = Arc::new(shared);
         let mut built = Vec::new();
         let mut counters = Vec::new();
         for (i, ends) in handoff::create(&eal, lcores as usize, tag)
@@ -204,7 +208,12 @@ fn to_issuer(o: &Out, issuer: SocketAddrV4, lcore: u16) -> bool {
 
 /// Request → issuer, issuer's answer → acquirer, for each request class.
 fn approve_round_trip(net: &mut Net, mti: &str, stan: u32) {
-    let req = request(mti, stan, PAN);
+    approve_round_trip_of(net, &request(mti, stan, PAN));
+}
+
+fn approve_round_trip_of(net: &mut Net, req: &Msg) {
+    let mti = req.mti_str().to_string();
+    let req = req.clone();
     net.acquirer_sends(&req);
     net.run();
     let out = net.out();
@@ -244,6 +253,16 @@ fn approve_path_for_0100_0200_0220_0400() {
         net.lcores[0].pending_len(),
         0,
         "every pending entry was matched"
+    );
+    // Each answer came 200 µs (one `run`) after its request on the fake
+    // clock: all four in the 250 µs bucket.
+    assert_eq!(c.latency_count(), 4);
+    let bucket = LATENCY_BOUNDS_US.iter().position(|&b| b == 250).unwrap();
+    assert_eq!(c.latency_buckets()[bucket], 4, "{:?}", c.latency_buckets());
+    assert!(
+        (4 * 200..=4 * 250).contains(&c.latency_sum_us),
+        "{}",
+        c.latency_sum_us
     );
 }
 
@@ -343,7 +362,98 @@ fn unknown_sender_is_dropped_and_counted() {
     }
     net.run();
     assert!(net.out().is_empty());
-    assert_eq!(net.counters().dropped(DropReason::UnknownSender), 2);
+    assert_eq!(net.counters().dropped(DropReason::UnknownSender), 1);
+    assert_eq!(
+        net.counters().dropped(DropReason::WrongPort),
+        1,
+        "the acquirer's IP on another port is counted apart"
+    );
+}
+
+#[test]
+fn a_request_naming_another_institution_in_field_32_is_dropped() {
+    let mut net = Net::new("spoof32", 1);
+    net.acquirer_sends(&request("0200", 31, PAN).set(32, ISSUER2_INSTITUTION));
+    net.acquirer_sends(&request("0200", 32, PAN).set(32, "999"));
+    net.run();
+    assert!(net.out().is_empty(), "never forwarded, never answered");
+    assert_eq!(net.counters().dropped(DropReason::SpoofedInstitution), 2);
+    // Its own institution id, or none, passes.
+    net.acquirer_sends(&request("0200", 33, PAN));
+    net.acquirer_sends(&request("0200", 34, PAN).without(32));
+    net.run();
+    assert_eq!(
+        net.out().iter().filter(|o| to_issuer(o, ISSUER, 0)).count(),
+        2
+    );
+}
+
+#[test]
+fn a_captured_request_replayed_after_the_window_is_refused_63() {
+    let mut net = Net::new("replay", 1);
+    let req = request("0200", 35, PAN);
+    approve_round_trip_of(&mut net, &req);
+    // Ten minutes later (past the 300 s window) the same bytes come back.
+    net.now += rte::tsc::micros_to_ticks(600_000_000, net.hz);
+    net.acquirer_sends(&req);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1);
+    assert!(to_acquirer(&out[0]));
+    assert_eq!(out[0].msg.get(39), Some("63"));
+    assert_eq!(net.counters().dropped(DropReason::Stale), 1);
+    // A request stamped ten minutes in the past, sent now, fares the same;
+    // one within the window goes through.
+    net.acquirer_sends(&request("0200", 36, PAN));
+    net.acquirer_sends(&request("0200", 37, PAN).set(7, "1127094015"));
+    net.run();
+    let out = net.out();
+    assert_eq!(
+        out.iter()
+            .filter(|o| to_acquirer(o) && o.msg.get(39) == Some("63"))
+            .count(),
+        1
+    );
+    assert_eq!(out.iter().filter(|o| to_issuer(o, ISSUER, 0)).count(), 1);
+    // Not a date at all: a format error, not a security one.
+    net.acquirer_sends(&request("0200", 38, PAN).set(7, "1399999999"));
+    net.run();
+    assert_eq!(net.out()[0].msg.get(39), Some("30"));
+}
+
+#[test]
+fn a_participant_over_its_rate_limit_is_answered_91_and_recovers() {
+    let mut net = Net::new("rate", 1);
+    let mut ps = participants();
+    ps[ACQUIRER_IDX.0 as usize].rate_limit = Some(RateLimit {
+        per_second: 10,
+        burst: 2,
+    });
+    let bins = net.routes.load_full().bins_shared();
+    net.routes.publish(RouteSnapshot::new(ps, bins).unwrap());
+    for i in 0..6 {
+        net.acquirer_sends(&request("0200", 40 + i, PAN));
+    }
+    net.run();
+    let out = net.out();
+    assert_eq!(
+        out.iter().filter(|o| to_issuer(o, ISSUER, 0)).count(),
+        3,
+        "1 + burst 2"
+    );
+    let refused: Vec<&Out> = out.iter().filter(|o| to_acquirer(o)).collect();
+    assert_eq!(refused.len(), 3);
+    assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
+    assert_eq!(net.counters().dropped(DropReason::RateLimited), 3);
+    // A second later the limit has room again; the refused ones were not
+    // remembered as duplicates, so a retry goes through.
+    net.now += rte::tsc::micros_to_ticks(1_000_000, net.hz);
+    net.acquirer_sends(&request("0200", 45, PAN));
+    net.run();
+    assert_eq!(
+        net.out().iter().filter(|o| to_issuer(o, ISSUER, 0)).count(),
+        1
+    );
 }
 
 #[test]
@@ -702,18 +812,42 @@ fn several_frames_in_one_datagram_are_each_switched() {
 }
 
 #[test]
-fn a_full_pending_table_answers_91_instead_of_growing() {
-    let mut net = Net::with("full", 1, |c| c.pending_capacity = 8);
-    for i in 0..10 {
+fn overload_is_answered_91_before_the_pending_table_fills_and_clears_by_itself() {
+    let mut net = Net::with("full", 1, |c| {
+        c.pending_capacity = 10;
+        c.admission_percent = 80;
+    });
+    for i in 0..12 {
         net.acquirer_sends(&request("0200", 100 + i, PAN));
     }
     net.run();
     let out = net.out();
-    assert_eq!(out.iter().filter(|o| to_issuer(o, ISSUER, 0)).count(), 8);
+    let forwarded: Vec<&Out> = out.iter().filter(|o| to_issuer(o, ISSUER, 0)).collect();
+    assert_eq!(forwarded.len(), 8, "80% of 10 admitted");
     let refused: Vec<&Out> = out.iter().filter(|o| to_acquirer(o)).collect();
-    assert_eq!(refused.len(), 2);
+    assert_eq!(refused.len(), 4);
     assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
-    assert_eq!(net.counters().dropped(DropReason::PendingFull), 2);
+    assert_eq!(net.counters().dropped(DropReason::Overloaded), 4);
+    assert_eq!(net.counters().dropped(DropReason::PendingFull), 0);
+    // The issuer answers; the table drains and a refused request retried
+    // is admitted (it was not remembered as a duplicate).
+    for o in &forwarded {
+        net.issuer_sends(
+            ISSUER,
+            ISSUER_MAC,
+            o.flow.src.port(),
+            0,
+            &answer(&o.msg, "00"),
+        );
+    }
+    net.run();
+    assert_eq!(net.out().iter().filter(|o| to_acquirer(o)).count(), 8);
+    net.acquirer_sends(&request("0200", 111, PAN));
+    net.run();
+    assert_eq!(
+        net.out().iter().filter(|o| to_issuer(o, ISSUER, 0)).count(),
+        1
+    );
 }
 
 /// Money hooks a test steers: declines amounts over a limit, records every

@@ -27,6 +27,7 @@ pub fn pending_entry(n: u64) -> PendingEntry {
         mti: *b"0200",
         amount: n,
         currency: 978,
+        started: 0,
         deadline: n,
         ..Default::default()
     }

@@ -50,6 +50,16 @@ pub struct SwitchConfig {
     /// How long a queued tx packet may wait for a full burst.
     #[serde(default = "default_tx_drain_us")]
     pub tx_drain_us: u64,
+    /// A request whose field 7 (transmission date/time, UTC) is further
+    /// than this from the switch's clock is refused (39=63): a captured
+    /// request replayed after the duplicate filter forgot it. 0 = off.
+    #[serde(default = "default_freshness_window_s")]
+    pub freshness_window_s: u32,
+    /// Pending-table occupancy (percent of `pending_capacity`) above which
+    /// new requests are answered 39=91 at once, so admitted traffic keeps
+    /// its latency and the table never fills.
+    #[serde(default = "default_admission_percent")]
+    pub admission_percent: u8,
 }
 
 fn default_service_port() -> u16 {
@@ -85,6 +95,12 @@ fn default_spec() -> String {
 fn default_tx_drain_us() -> u64 {
     100
 }
+fn default_freshness_window_s() -> u32 {
+    300
+}
+fn default_admission_percent() -> u8 {
+    90
+}
 
 impl SwitchConfig {
     /// A config with every default and the given address and port name.
@@ -104,6 +120,8 @@ impl SwitchConfig {
             max_message: default_max_message(),
             spec: default_spec(),
             tx_drain_us: default_tx_drain_us(),
+            freshness_window_s: default_freshness_window_s(),
+            admission_percent: default_admission_percent(),
         }
     }
 
@@ -134,6 +152,12 @@ impl SwitchConfig {
         }
         if self.pending_capacity == 0 || self.dedup_capacity == 0 {
             return Err("[switch] pending_capacity and dedup_capacity must be at least 1".into());
+        }
+        if !(1..=100).contains(&self.admission_percent) {
+            return Err(format!(
+                "[switch] admission_percent = {}: give 1-100 (percent of pending_capacity)",
+                self.admission_percent
+            ));
         }
         if self.reversal_attempts == 0 {
             return Err("[switch] reversal_attempts must be at least 1".into());

@@ -21,6 +21,7 @@ use wire::net::headers::{Class, Headers};
 use wire::net::rewrite::{self, Endpoints};
 use wire::net::{arp, ErrorKind as NetErrorKind};
 
+use super::admission::{self, Freshness, RateBoard, WallClock};
 use super::arp_table::ArpTable;
 use super::config::SwitchConfig;
 use super::emit::{self, Route as FrameRoute, MESSAGE_AT};
@@ -76,6 +77,12 @@ pub struct Shared {
     pub spec: &'static Spec,
     pub routes: Arc<Published>,
     pub sessions: SessionBoard,
+    /// Per-participant rate-limit state (shared: a participant's sources
+    /// may land on several lcores).
+    pub rates: RateBoard,
+    /// Wall time from the TSC, for field 7 freshness. Public so tests with
+    /// a fake TSC can pin it.
+    pub wall: WallClock,
     pub lcores: u16,
     pub tsc_hz: u64,
 }
@@ -95,6 +102,8 @@ impl Shared {
             spec,
             routes,
             sessions: SessionBoard::default(),
+            rates: RateBoard::new(MAX_PARTICIPANTS),
+            wall: WallClock::now(rte::tsc::now(), tsc_hz),
             lcores,
             tsc_hz,
         })
@@ -179,6 +188,9 @@ pub struct SwitchLcore {
     policy: ResponsePolicy,
     retry_ticks: u64,
     default_timeout_ticks: u64,
+    /// Pending entries above which new requests are answered 91.
+    admission_limit: usize,
+    ticks_per_us: u64,
 }
 
 /// Bytes of field 90 (original data elements): MTI, STAN, field 7 and two
@@ -220,6 +232,9 @@ impl SwitchLcore {
             index,
             retry_ticks: shared.ticks(cfg.reversal_retry_ms),
             default_timeout_ticks: shared.ticks(cfg.timeout_ms),
+            admission_limit: (cfg.pending_capacity as u64 * u64::from(cfg.admission_percent) / 100)
+                .max(1) as usize,
+            ticks_per_us: (shared.tsc_hz / 1_000_000).max(1),
             rx: queues.rx,
             tx: TxBuffer::new(queues.tx, drain),
             our_mac: queues.mac,
@@ -358,6 +373,7 @@ impl SwitchLcore {
                 continue;
             };
             let key = Self::dedup_key(&entry);
+            self.record_latency(&entry, now);
             if verdict == Durable::Yes {
                 self.pending.remove_slot(held.slot);
                 self.dedup.record_outcome(
@@ -508,7 +524,11 @@ impl SwitchLcore {
         now: u64,
     ) -> Fate {
         let Some(sender) = routes.sender(*src.ip(), src.port()) else {
-            return Fate::Drop(DropReason::UnknownSender);
+            return Fate::Drop(if routes.is_known_host(*src.ip()) {
+                DropReason::WrongPort
+            } else {
+                DropReason::UnknownSender
+            });
         };
         let Some(participant) = routes.participant(sender) else {
             return Fate::Drop(DropReason::UnknownSender);
@@ -628,7 +648,9 @@ impl SwitchLcore {
             MessageKind::Request(family) => {
                 self.request(m, h, msg_at, family, sender, src, src_mac, routes, now)
             }
-            MessageKind::Response(family) => self.response(m, h, msg_at, family, sender, routes),
+            MessageKind::Response(family) => {
+                self.response(m, h, msg_at, family, sender, routes, now)
+            }
             MessageKind::NetworkRequest => self.network(m, h, msg_at, sender),
             MessageKind::NetworkResponse => Fate::Done,
             MessageKind::Unsupported => self.answer(m, h, msg_at, code::FORMAT_ERROR, None),
@@ -682,9 +704,45 @@ impl SwitchLcore {
         {
             return self.answer(m, h, msg_at, code::FORMAT_ERROR, None);
         }
-        let acq = routes.participant(acquirer);
-        if !acq.is_some_and(|p| p.roles.acquirer) {
+        let Some(acq) = routes.participant(acquirer).filter(|p| p.roles.acquirer) else {
             return Fate::Drop(DropReason::UnknownSender);
+        };
+        let msg = &m.data()[msg_at..h.end];
+        // Field 32 names the acquiring institution: it must be the sender's
+        // own, or someone is sending in another's name.
+        if let Some(f32) = Self::field(&self.scratch, msg, 32) {
+            if routes.by_institution(f32) != Some(acquirer) {
+                return Fate::Drop(DropReason::SpoofedInstitution);
+            }
+        }
+        // Refusals below are not remembered by the duplicate filter: the
+        // same request may be retried once the cause has passed.
+        let window = self.shared.config.freshness_window_s;
+        if window > 0 {
+            let now_unix = self.shared.wall.unix_secs(now);
+            let f7 = Self::field(&self.scratch, msg, 7).unwrap_or(&[]);
+            match admission::check_field7(f7, now_unix, window) {
+                Freshness::Fresh => {}
+                Freshness::Stale { .. } => {
+                    self.counters.dropped(DropReason::Stale);
+                    return self.answer(m, h, msg_at, code::SECURITY_VIOLATION, None);
+                }
+                Freshness::Invalid => return self.answer(m, h, msg_at, code::FORMAT_ERROR, None),
+            }
+        }
+        if let Some(limit) = acq.rate_limit {
+            if !self
+                .shared
+                .rates
+                .admit(acquirer, limit, now, self.shared.tsc_hz)
+            {
+                self.counters.dropped(DropReason::RateLimited);
+                return self.answer(m, h, msg_at, code::ISSUER_UNAVAILABLE, None);
+            }
+        }
+        if self.pending.len() >= self.admission_limit {
+            self.counters.dropped(DropReason::Overloaded);
+            return self.answer(m, h, msg_at, code::ISSUER_UNAVAILABLE, None);
         }
         let msg = &m.data()[msg_at..h.end];
         let stan = Self::fixed::<6>(&self.scratch, msg, 11);
@@ -765,6 +823,7 @@ impl SwitchLcore {
             amount: money.amount,
             currency: money.currency,
             epoch: self.hooks.epoch(),
+            started: now,
             deadline: now.wrapping_add(timeout),
             reversal: if family.reverse_on_timeout() {
                 ReversalState::Due
@@ -810,6 +869,7 @@ impl SwitchLcore {
         self.shared.config.issuer_port_base + self.index
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn response(
         &mut self,
         m: &mut Mbuf,
@@ -818,6 +878,7 @@ impl SwitchLcore {
         family: Family,
         issuer: ParticipantIdx,
         routes: &RouteSnapshot,
+        now: u64,
     ) -> Fate {
         let msg = &m.data()[msg_at..h.end];
         let key = PendingKey {
@@ -892,6 +953,9 @@ impl SwitchLcore {
             return Fate::Drop(DropReason::BadFrame);
         }
         let _ = m.set_len(h.end);
+        if !matches!(commit, Commit::Wait(_)) {
+            self.record_latency(&entry, now);
+        }
         match commit {
             Commit::Now => {
                 self.pending.remove_slot(slot);
@@ -934,6 +998,13 @@ impl SwitchLcore {
                 Fate::Send
             }
         }
+    }
+
+    /// Request in → response out for a matched transaction (a held answer
+    /// counts when it is released: durability is part of its latency).
+    fn record_latency(&self, entry: &PendingEntry, now: u64) {
+        let ticks = now.saturating_sub(entry.started);
+        self.counters.latency_us(ticks / self.ticks_per_us);
     }
 
     fn money_of(entry: &PendingEntry, family: Family) -> MoneyRequest {

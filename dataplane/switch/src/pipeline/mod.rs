@@ -8,6 +8,7 @@
 //! readdress to the issuer; responses: match, readdress to the acquirer;
 //! 0800: answered; timers: stand-in 91 and 0420 reversals with back-off.
 
+pub mod admission;
 pub mod arp_table;
 pub mod config;
 pub mod emit;

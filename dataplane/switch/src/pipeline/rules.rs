@@ -92,6 +92,7 @@ pub mod code {
     pub const FORMAT_ERROR: &[u8; 2] = b"30";
     pub const INSUFFICIENT_FUNDS: &[u8; 2] = b"51";
     pub const EXCEEDS_LIMIT: &[u8; 2] = b"61";
+    pub const SECURITY_VIOLATION: &[u8; 2] = b"63";
     pub const ISSUER_UNAVAILABLE: &[u8; 2] = b"91";
     pub const SYSTEM_MALFUNCTION: &[u8; 2] = b"96";
 }
