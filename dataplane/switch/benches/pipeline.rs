@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use hdrhistogram::Histogram;
 use rte::{Burst, Consumer, Eal, Mbuf, Mempool, Port, PortConfig, Producer, RxQueue, TxQueue};
 use switch::counters::LcoreCounters;
+use switch::pipeline::admission::WallClock;
 use switch::pipeline::{
     handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
 };
@@ -202,7 +203,11 @@ fn main() {
         t.elapsed().as_secs_f64()
     );
     let cfg = SwitchConfig::new(SWITCH_IP, "p0"); // default table sizes
-    let shared = Arc::new(Shared::new(cfg, routes, 1, hz).unwrap());
+    let mut shared = Shared::new(cfg, routes, 1, hz).unwrap();
+    // The pre-built requests carry the fixtures' field 7: make that "now"
+    // so they pass the freshness check as live traffic would.
+    shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, rte::tsc::now(), hz);
+    let shared = Arc::new(shared);
     let (writer, counters) = LcoreCounters::new_pair();
     let ends = handoff::create(&eal, 1, "bench").unwrap().pop().unwrap();
     let parts = LcoreParts {
