@@ -34,6 +34,12 @@ pub struct JournalFailure {
     pub detail: String,
     /// Every record up to this LSN was fsynced before the failure.
     pub durable_lsn: u64,
+    /// `None`: the failed batch was cut off the segment, so a restart
+    /// recovers exactly the records up to `durable_lsn` — the ones whose
+    /// answers left the switch. `Some(why)`: it could not be cut; records
+    /// after `durable_lsn` (answered 96 and reversed) may reappear at
+    /// recovery and must be reconciled by hand.
+    pub tail_kept: Option<String>,
 }
 
 impl JournalFailure {
@@ -68,7 +74,15 @@ impl fmt::Display for JournalFailure {
             self.detail,
             self.durable_lsn,
             self.remedy()
-        )
+        )?;
+        match &self.tail_kept {
+            None => write!(f, " (the unacknowledged batch was cut off the segment)"),
+            Some(why) => write!(
+                f,
+                " WARNING: the unacknowledged batch could not be cut off ({why}); records after LSN {} may reappear at recovery and must be reconciled against the 96 answers",
+                self.durable_lsn
+            ),
+        }
     }
 }
 

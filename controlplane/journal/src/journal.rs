@@ -354,6 +354,9 @@ impl Journal {
                     path: self.dir.clone(),
                     detail: "the journal writer thread panicked".into(),
                     durable_lsn: self.durable_lsn(),
+                    tail_kept: Some(
+                        "the writer stopped mid-batch; its segment tail was not checked".into(),
+                    ),
                 });
             }
         }

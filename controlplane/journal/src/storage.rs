@@ -31,6 +31,9 @@ pub trait SegmentFile: Send + 'static {
     fn write_all(&mut self, buf: &[u8]) -> io::Result<()>;
     /// `fdatasync`: data and the size needed to read it back are on disk.
     fn sync_data(&mut self) -> io::Result<()>;
+    /// Cuts the file back to `len` bytes (and syncs that): the writer's
+    /// undo of a batch it could not make durable.
+    fn truncate(&mut self, len: u64) -> io::Result<()>;
 }
 
 /// The real file system.
@@ -70,6 +73,11 @@ impl SegmentFile for File {
     }
 
     fn sync_data(&mut self) -> io::Result<()> {
+        File::sync_data(self)
+    }
+
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.set_len(len)?;
         File::sync_data(self)
     }
 }

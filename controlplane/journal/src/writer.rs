@@ -99,7 +99,30 @@ impl<S: Storage> Writer<S> {
             path: path.to_path_buf(),
             detail: err.to_string(),
             durable_lsn: self.shared.durable_lsn.0.load(Ordering::Acquire),
+            tail_kept: None,
         }
+    }
+
+    /// After a failed write or `fdatasync` the batch's answers leave as 96
+    /// (and 0420s): cut its bytes off the segment so recovery never replays
+    /// money the acquirers were told did not move.
+    fn cut_back(&mut self, mut failure: JournalFailure, len: u64) -> JournalFailure {
+        match self.segment.truncate(len) {
+            Ok(()) => self.segment_len = len,
+            Err(e) => failure.tail_kept = Some(e.to_string()),
+        }
+        failure
+    }
+
+    /// Tells producers that everything in the segment so far is durable.
+    fn publish_durable(&mut self) {
+        for (ring, drained) in self.shared.rings.iter().zip(&self.drained) {
+            ring.durable.0.store(*drained, Ordering::Release);
+        }
+        self.shared
+            .durable_lsn
+            .0
+            .store(self.next_lsn.saturating_sub(1), Ordering::Release);
     }
 
     /// Commits one batch; returns how many records it held.
@@ -118,7 +141,13 @@ impl<S: Storage> Writer<S> {
                 let meta = self.shared.rings[i].read(h, &mut self.scratch);
                 let record_len = (HEADER_LEN + meta.len) as u64;
                 if self.segment_len + self.batch.len() as u64 + record_len > self.segment_max {
+                    // What is batched so far goes to the full segment and is
+                    // published before the roll, so a failure in the next
+                    // segment never leaves synced records unacknowledged.
+                    self.shared.rings[i].release_to(h);
+                    self.drained[i] = h;
                     self.flush()?;
+                    self.publish_durable();
                     self.roll()?;
                 }
                 let header = RecordHeader {
@@ -145,13 +174,7 @@ impl<S: Storage> Writer<S> {
             return Ok(0);
         }
         self.flush()?;
-        for (ring, drained) in self.shared.rings.iter().zip(&self.drained) {
-            ring.durable.0.store(*drained, Ordering::Release);
-        }
-        self.shared
-            .durable_lsn
-            .0
-            .store(self.next_lsn - 1, Ordering::Release);
+        self.publish_durable();
         self.shared
             .stats
             .records
@@ -165,13 +188,15 @@ impl<S: Storage> Writer<S> {
         if self.batch.is_empty() {
             return Ok(());
         }
+        let before = self.segment_len;
         if let Err(e) = self.segment.write_all(&self.batch) {
             let kind = if e.raw_os_error() == Some(ENOSPC) {
                 FailureKind::DiskFull
             } else {
                 FailureKind::WriteFailed
             };
-            return Err(self.failure(kind, &self.segment_path.clone(), &e));
+            let failure = self.failure(kind, &self.segment_path.clone(), &e);
+            return Err(self.cut_back(failure, before));
         }
         self.segment_len += self.batch.len() as u64;
         self.shared
@@ -186,7 +211,8 @@ impl<S: Storage> Writer<S> {
             .sync_nanos
             .fetch_add(started.elapsed().as_nanos() as u64, Ordering::Relaxed);
         if let Err(e) = synced {
-            return Err(self.failure(FailureKind::SyncFailed, &self.segment_path.clone(), &e));
+            let failure = self.failure(FailureKind::SyncFailed, &self.segment_path.clone(), &e);
+            return Err(self.cut_back(failure, before));
         }
         self.shared.stats.syncs.fetch_add(1, Ordering::Relaxed);
         Ok(())

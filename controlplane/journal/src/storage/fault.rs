@@ -183,4 +183,10 @@ impl SegmentFile for FaultySegment {
         self.plan.syncs_completed.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
+
+    /// Not faulted: shrinking a file needs no space, and the tests want to
+    /// see what the writer does once the failed batch is cut off.
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        SegmentFile::truncate(&mut self.file, len)
+    }
 }
