@@ -1,11 +1,12 @@
-//! `clearctl participants list|show|add|update|suspend|resume`.
+//! `clearctl participants list|show|add|update|suspend|resume|rotate-key`.
 
 use crate::output::Output;
 use crate::table;
 use clap::{Args, Subcommand, ValueEnum};
 use control::client::{segment, Client, Method};
 use control::types::{
-    ParticipantPatch, ParticipantSpec, ParticipantView, Published, RateLimitSpec, Role,
+    KeyRotated, KeyRotation, MacAlgorithm, MacView, ParticipantPatch, ParticipantSpec,
+    ParticipantView, Published, RateLimitSpec, Role,
 };
 use std::path::PathBuf;
 
@@ -23,6 +24,49 @@ pub enum ParticipantsCommand {
     Suspend { id: String },
     /// Lets a suspended participant's messages through again.
     Resume { id: String },
+    /// Makes the key in a file on the switch host the participant's MAC key;
+    /// the old key keeps verifying its messages during the overlap.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RotateKeyArgs {
+    id: String,
+    /// File holding the new key as hex (chmod 600), read by the switch on
+    /// its host: use a new file per key. Relative paths are made absolute.
+    #[arg(long)]
+    key_file: PathBuf,
+    /// hmac-sha256-64 or aes-cmac-64 (default: the participant's current one).
+    #[arg(long, value_parser = parse_algorithm)]
+    algorithm: Option<MacAlgorithm>,
+    /// How long the old key still verifies: 90s, 10m, 2h, 1d, 500ms, or 0.
+    #[arg(long, default_value = "10m", value_parser = parse_overlap)]
+    overlap: u64,
+}
+
+fn parse_algorithm(s: &str) -> Result<MacAlgorithm, String> {
+    [MacAlgorithm::HmacSha256x64, MacAlgorithm::AesCmac64]
+        .into_iter()
+        .find(|a| a.name() == s)
+        .ok_or_else(|| format!("{s:?}: use hmac-sha256-64 or aes-cmac-64"))
+}
+
+/// "10m" → 600000 (milliseconds).
+pub fn parse_overlap(s: &str) -> Result<u64, String> {
+    let bad = || format!("{s:?}: give a number with ms, s, m, h or d, like 10m");
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (digits, unit) = s.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let per = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "" if n == 0 => 0,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(per).ok_or_else(bad)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -200,6 +244,7 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                             }),
                     ),
                     ("routes", p.routes.to_string()),
+                    ("MAC", p.mac.as_ref().map_or("(none)".into(), mac_line)),
                 ])
             })
         }
@@ -223,6 +268,7 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                     timeout_ms: a.timeout_ms,
                     suspended: a.suspended,
                     rate_limit: a.rate.spec(),
+                    mac: None,
                 },
             };
             let p: Published = client.send(Method::POST, "/v1/participants", &spec)?;
@@ -265,6 +311,31 @@ pub fn run(cmd: ParticipantsCommand, client: &Client, out: Output) -> anyhow::Re
                 println!("suspended {id} (route version {})", p.version)
             })
         }
+        ParticipantsCommand::RotateKey(r) => {
+            let key_file = if r.key_file.is_absolute() {
+                r.key_file
+            } else {
+                std::env::current_dir()?.join(&r.key_file)
+            };
+            let body = KeyRotation {
+                key_file: key_file
+                    .to_str()
+                    .ok_or_else(|| anyhow::anyhow!("{}: not UTF-8", key_file.display()))?
+                    .to_string(),
+                algorithm: r.algorithm,
+                overlap_ms: Some(r.overlap),
+            };
+            let done: KeyRotated =
+                client.send(Method::POST, &format!("{}/rotate-key", path(&r.id)), &body)?;
+            out.emit(&done, |d| {
+                println!(
+                    "{}: {} (route version {})",
+                    r.id,
+                    mac_line(&d.mac),
+                    d.version
+                )
+            })
+        }
         ParticipantsCommand::Resume { id } => {
             let p: Published = client.call(Method::POST, &format!("{}/resume", path(&id)), None)?;
             out.emit(&p, |p| {
@@ -284,10 +355,61 @@ fn roles(r: &[Role]) -> String {
         .join(",")
 }
 
+/// Key ids and overlap, never key material (the API has none to give).
+fn mac_line(m: &MacView) -> String {
+    let mut line = match &m.key_id {
+        Some(id) => format!("{} key {id}", m.algorithm.name()),
+        None => format!("{} key UNAVAILABLE (messages dropped)", m.algorithm.name()),
+    };
+    if let (Some(prev), Some(ends)) = (&m.previous_key_id, m.overlap_ends_at_ms) {
+        let left = ends.saturating_sub(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64),
+        );
+        line.push_str(&format!(
+            "; previous key {prev} verifies for {} s more",
+            left / 1000
+        ));
+    }
+    if let Some(problem) = &m.problem {
+        line.push_str(&format!("; {problem}"));
+    }
+    line
+}
+
 fn state(p: &ParticipantView) -> String {
     match (p.spec.suspended, p.signed_off) {
         (true, _) => "suspended".into(),
         (false, true) => "signed-off".into(),
         _ => "active".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_read_as_durations_in_milliseconds() {
+        assert_eq!(parse_overlap("10m"), Ok(600_000));
+        assert_eq!(parse_overlap("90s"), Ok(90_000));
+        assert_eq!(parse_overlap("500ms"), Ok(500));
+        assert_eq!(parse_overlap("2h"), Ok(7_200_000));
+        assert_eq!(parse_overlap("1d"), Ok(86_400_000));
+        assert_eq!(parse_overlap("0"), Ok(0));
+        for bad in ["", "10", "m", "10 m", "1y", "-1s", "99999999999999999999d"] {
+            assert!(parse_overlap(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn algorithms_have_their_config_names() {
+        assert_eq!(parse_algorithm("aes-cmac-64"), Ok(MacAlgorithm::AesCmac64));
+        assert_eq!(
+            parse_algorithm("hmac-sha256-64"),
+            Ok(MacAlgorithm::HmacSha256x64)
+        );
+        assert!(parse_algorithm("hmac").is_err());
     }
 }

@@ -200,6 +200,7 @@ fn router_with(state: AppState) -> Router {
         )
         .route("/v1/participants/:id/suspend", post(suspend))
         .route("/v1/participants/:id/resume", post(resume))
+        .route("/v1/participants/:id/rotate-key", post(rotate_key))
         .route(
             "/v1/routes",
             get(list_routes)
@@ -314,6 +315,21 @@ async fn update_participant(
     let control = Arc::clone(&s.sources.control);
     let version = blocking(move || control.update_participant(&id, &patch)).await?;
     Ok(Json(Published { version }))
+}
+
+/// The key file named in the body becomes the participant's current MAC
+/// key; the answer names keys by id only.
+async fn rotate_key(
+    State(s): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult<crate::types::KeyRotated> {
+    let Path(id) = id.map_err(path_err)?;
+    let rotation: crate::types::KeyRotation = parse_json(body)?;
+    let control = Arc::clone(&s.sources.control);
+    Ok(Json(
+        blocking(move || control.rotate_key(&id, &rotation)).await?,
+    ))
 }
 
 async fn set_suspended(

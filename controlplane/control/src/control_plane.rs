@@ -15,11 +15,14 @@
 //! 1,000,000-row import holds it for about a second). Lcores never take it.
 
 use crate::error::ControlError;
+use crate::keys::{self, KeyClock, TscClock};
 use crate::participant::{apply_patch, check_id, to_participant};
 use crate::sources::{Change, ChangeLog, ChangeLogError, ChangeRecord};
 use crate::types::{
-    ImportOutcome, ParticipantPatch, ParticipantSpec, ParticipantView, RoutePage, RouteRow,
+    ImportOutcome, KeyRotated, KeyRotation, MacSpec, ParticipantPatch, ParticipantSpec,
+    ParticipantView, RoutePage, RouteRow, DEFAULT_KEY_OVERLAP_MS,
 };
+use auth::KeyRing;
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -42,6 +45,9 @@ struct State {
     routes: Vec<(Box<str>, u32)>,
     /// Per participant: how many prefixes route to it.
     route_counts: Vec<u64>,
+    /// Participants whose key could not be loaded at start-up (they fail
+    /// closed), with why; cleared by a successful rotation.
+    key_problems: HashMap<u32, String>,
 }
 
 /// Owns participants and routes and publishes them to the switch.
@@ -53,6 +59,8 @@ pub struct ControlPlane {
     /// Mirrors `state.routes.len()` for readers that must not wait for an
     /// import holding the lock (metrics, status).
     route_count: AtomicUsize,
+    /// The lcores' clock, for key rotation deadlines.
+    key_clock: Arc<dyn KeyClock>,
 }
 
 impl std::fmt::Debug for ControlPlane {
@@ -104,6 +112,7 @@ impl ControlPlane {
             published: Arc::new(Published::new(snapshot)),
             log,
             routes_dir: None,
+            key_clock: Arc::new(TscClock::default()),
         })
     }
 
@@ -123,7 +132,16 @@ impl ControlPlane {
             published,
             log,
             routes_dir: None,
+            key_clock: Arc::new(TscClock::default()),
         })
+    }
+
+    /// The clock the lcores pass to key rings (default: the TSC, its rate
+    /// measured on first use; the daemon gives the EAL's exact rate with
+    /// `TscClock::with_hz`). Tests with a fake lcore clock give theirs.
+    pub fn with_key_clock(mut self, clock: Arc<dyn KeyClock>) -> Self {
+        self.key_clock = clock;
+        self
     }
 
     /// Imports write the whole table into `dir` as
@@ -152,10 +170,18 @@ impl ControlPlane {
             index: HashMap::new(),
             routes: Vec::new(),
             route_counts: Vec::new(),
+            key_problems: HashMap::new(),
         };
         let mut participants = Vec::with_capacity(specs.len());
         for spec in specs {
-            participants.push(to_participant(&spec, false)?);
+            let mut p = to_participant(&spec, false)?;
+            // clearway.toml is the operator's own: a key that does not load
+            // stops the start, with the file and the reason.
+            if let Some(mac) = &spec.mac {
+                p.mac = Some(Arc::new(KeyRing::new(keys::load_key(&spec.id, mac)?)));
+            }
+            participants.push(p);
+            let spec = spec.without_key_material();
             if state
                 .index
                 .insert(spec.id.clone(), state.specs.len() as u32)
@@ -195,13 +221,15 @@ impl ControlPlane {
         let log = &Replaying;
         match record {
             ChangeRecord::ParticipantAdded { spec } => {
-                self.add_participant_with(spec.clone(), log)?;
+                self.add_participant_with(spec.clone(), log, true)?;
             }
             ChangeRecord::ParticipantUpdated { spec, revision } => {
                 let mut state = self.lock();
                 let i = find(&state, &spec.id)? as usize;
                 let mut participants = self.current_participants();
+                let keys = participants[i].mac.take();
                 participants[i] = to_participant(spec, participants[i].signed_off)?;
+                participants[i].mac = keys;
                 self.commit(
                     log,
                     participants,
@@ -246,6 +274,21 @@ impl ControlPlane {
                 })?;
                 self.import_routes_with(&csv, log, Some(*crc32c))?;
             }
+            ChangeRecord::ParticipantKeyRotated {
+                id,
+                mac,
+                key_id,
+                overlap_ms,
+                at_ms,
+            } => {
+                let rotation = Rotation {
+                    mac: mac.clone(),
+                    overlap_ms: *overlap_ms,
+                    at_ms: *at_ms,
+                    journaled_key_id: Some(key_id),
+                };
+                self.rotate_key_with(id, &rotation, log)?;
+            }
         }
         Ok(())
     }
@@ -270,14 +313,19 @@ impl ControlPlane {
         let state = self.lock();
         let snapshot = self.published.load();
         (0..state.specs.len())
-            .map(|i| view(&state, &snapshot, i))
+            .map(|i| view(&state, &snapshot, i, &*self.key_clock))
             .collect()
     }
 
     pub fn participant(&self, id: &str) -> Result<ParticipantView, ControlError> {
         let state = self.lock();
         let i = find(&state, id)?;
-        Ok(view(&state, &self.published.load(), i as usize))
+        Ok(view(
+            &state,
+            &self.published.load(),
+            i as usize,
+            &*self.key_clock,
+        ))
     }
 
     /// Participants in the running snapshot (no lock: safe during an import).
@@ -292,13 +340,23 @@ impl ControlPlane {
 
     /// Adds a participant at the next index.
     pub fn add_participant(&self, spec: ParticipantSpec) -> Result<u64, ControlError> {
-        self.add_participant_with(spec, &*self.log)
+        if spec.mac.as_ref().is_some_and(|m| m.key.is_some()) {
+            return Err(ControlError::Invalid {
+                field: "mac.key".into(),
+                message: "the API takes no key material: write the key as hex to a file on the switch host (chmod 600) and give mac.key_file".into(),
+            });
+        }
+        self.add_participant_with(spec, &*self.log, false)
     }
 
+    /// Adds `spec`. Its key file must load, except on replay: a key file
+    /// changed since the record was written leaves the participant keyed
+    /// but without a usable key (fail closed) rather than stopping the start.
     fn add_participant_with(
         &self,
         spec: ParticipantSpec,
         log: &dyn ChangeLog,
+        replaying: bool,
     ) -> Result<u64, ControlError> {
         let mut state = self.lock();
         check_id(&spec.id)?;
@@ -308,8 +366,25 @@ impl ControlPlane {
                 spec.id
             )));
         }
+        let mut participant = to_participant(&spec, false)?;
+        let mut key_problem = None;
+        if let Some(mac) = &spec.mac {
+            if let Some(path) = &mac.key_file {
+                keys::check_key_file(path)?;
+            }
+            let ring = match keys::load_key(&spec.id, mac) {
+                Ok(key) => KeyRing::new(key),
+                Err(e) if replaying => {
+                    key_problem = Some(e.to_string());
+                    KeyRing::unavailable()
+                }
+                Err(e) => return Err(e),
+            };
+            participant.mac = Some(Arc::new(ring));
+        }
+        let spec = spec.without_key_material();
         let mut participants = self.current_participants();
-        participants.push(to_participant(&spec, false)?);
+        participants.push(participant);
         let version = self.commit(
             log,
             participants,
@@ -317,6 +392,9 @@ impl ControlPlane {
             &Change::ParticipantAdded { spec: &spec },
         )?;
         let idx = state.specs.len() as u32;
+        if let Some(problem) = key_problem {
+            state.key_problems.insert(idx, problem);
+        }
         state.index.insert(spec.id.clone(), idx);
         state.specs.push(spec);
         state.revisions.push(1);
@@ -343,7 +421,10 @@ impl ControlPlane {
         }
         let next = apply_patch(&state.specs[i], patch);
         let mut participants = self.current_participants();
+        // A patch never touches keys: they change only by rotation.
+        let keys = participants[i].mac.take();
         participants[i] = to_participant(&next, participants[i].signed_off)?;
+        participants[i].mac = keys;
         let revision = state.revisions[i] + 1;
         let version = self.commit(
             &*self.log,
@@ -357,6 +438,192 @@ impl ControlPlane {
         state.specs[i] = next;
         state.revisions[i] = revision;
         Ok(version)
+    }
+
+    /// Makes the key in `rotation.key_file` the participant's current key
+    /// (sealing everything sent to it from the next burst on); the previous
+    /// key keeps verifying its messages for the overlap. Journaled as the
+    /// key file and key id, never the key. A participant without a key
+    /// becomes keyed (give the algorithm).
+    pub fn rotate_key(&self, id: &str, rotation: &KeyRotation) -> Result<KeyRotated, ControlError> {
+        keys::check_key_file(&rotation.key_file)?;
+        let overlap_ms = rotation.overlap_ms.unwrap_or(DEFAULT_KEY_OVERLAP_MS);
+        if overlap_ms > keys::MAX_KEY_OVERLAP_MS {
+            return Err(ControlError::Invalid {
+                field: "overlap_ms".into(),
+                message: format!(
+                    "{overlap_ms} ms is over the longest overlap, a week ({} ms)",
+                    keys::MAX_KEY_OVERLAP_MS
+                ),
+            });
+        }
+        let algorithm = {
+            let state = self.lock();
+            let i = find(&state, id)? as usize;
+            rotation
+                .algorithm
+                .or(state.specs[i].mac.as_ref().map(|m| m.algorithm))
+                .ok_or_else(|| ControlError::Invalid {
+                    field: "algorithm".into(),
+                    message: format!(
+                        "participant {id} has no key yet: give the algorithm (hmac-sha256-64 or aes-cmac-64)"
+                    ),
+                })?
+        };
+        let rotation = Rotation {
+            mac: MacSpec {
+                algorithm,
+                key_file: Some(rotation.key_file.clone()),
+                key: None,
+            },
+            overlap_ms,
+            at_ms: keys::unix_now_ms(),
+            journaled_key_id: None,
+        };
+        let version = self.rotate_key_with(id, &rotation, &*self.log)?;
+        let state = self.lock();
+        let i = find(&state, id)? as usize;
+        let snapshot = self.published.load();
+        let mac = view(&state, &snapshot, i, &*self.key_clock)
+            .mac
+            .ok_or_else(|| ControlError::Conflict(format!("participant {id} lost its key")))?;
+        Ok(KeyRotated { version, mac })
+    }
+
+    /// Live (`journaled_key_id` = None): the key must load and differ from
+    /// the current one. Replay: the key file must still hold the journaled
+    /// key, else the participant fails closed until rotated again; what is
+    /// left of the overlap (by wall clock) is restored.
+    fn rotate_key_with(
+        &self,
+        id: &str,
+        rotation: &Rotation<'_>,
+        log: &dyn ChangeLog,
+    ) -> Result<u64, ControlError> {
+        let mut state = self.lock();
+        let i = find(&state, id)? as usize;
+        let mut participants = self.current_participants();
+        let loaded = keys::load_key(id, &rotation.mac);
+        let key = match (loaded, rotation.journaled_key_id) {
+            (Ok(key), None) => key,
+            (Err(e), None) => return Err(e),
+            (Ok(key), Some(journaled)) if key.id().to_string() == journaled => key,
+            (Ok(key), Some(journaled)) => {
+                return self.fail_closed(
+                    &mut state,
+                    participants,
+                    i,
+                    &rotation.mac,
+                    format!(
+                        "key file {} now holds key {}, but key {journaled} was rotated in; keep each key in its own file, and rotate a key in again",
+                        rotation.mac.key_file.as_deref().unwrap_or("?"),
+                        key.id()
+                    ),
+                    log,
+                    rotation,
+                );
+            }
+            (Err(e), Some(_)) => {
+                return self.fail_closed(
+                    &mut state,
+                    participants,
+                    i,
+                    &rotation.mac,
+                    e.to_string(),
+                    log,
+                    rotation,
+                );
+            }
+        };
+        let old = participants[i].mac.clone();
+        if rotation.journaled_key_id.is_none()
+            && old
+                .as_ref()
+                .and_then(|r| r.current())
+                .is_some_and(|k| *k == key)
+        {
+            return Err(ControlError::Conflict(format!(
+                "{} holds the key participant {id} already uses (id {}); write the new key to a new file",
+                rotation.mac.key_file.as_deref().unwrap_or("the key file"),
+                key.id()
+            )));
+        }
+        let ends_at_ms = rotation.at_ms.saturating_add(rotation.overlap_ms);
+        let left_ms = ends_at_ms.saturating_sub(keys::unix_now_ms());
+        let key_id = key.id().to_string();
+        let ring = match old {
+            Some(old) if left_ms > 0 => {
+                let until = self.key_clock.now().saturating_add(
+                    self.key_clock
+                        .ticks(std::time::Duration::from_millis(left_ms)),
+                );
+                old.rotate(key, until)
+            }
+            _ => KeyRing::new(key),
+        };
+        participants[i].mac = Some(Arc::new(ring));
+        let version = self.commit(
+            log,
+            participants,
+            None,
+            &Change::ParticipantKeyRotated {
+                id,
+                mac: &rotation.mac,
+                key_id: &key_id,
+                overlap_ms: rotation.overlap_ms,
+                at_ms: rotation.at_ms,
+            },
+        )?;
+        state.specs[i].mac = Some(rotation.mac.clone());
+        state.revisions[i] += 1;
+        state.key_problems.remove(&(i as u32));
+        Ok(version)
+    }
+
+    /// Replay found a rotation whose key cannot be had: the participant
+    /// stays keyed with no usable key, so its messages are dropped and
+    /// nothing is sent to it unsigned, until an operator rotates again.
+    #[allow(clippy::too_many_arguments)]
+    fn fail_closed(
+        &self,
+        state: &mut State,
+        mut participants: Vec<Participant>,
+        i: usize,
+        mac: &MacSpec,
+        problem: String,
+        log: &dyn ChangeLog,
+        rotation: &Rotation<'_>,
+    ) -> Result<u64, ControlError> {
+        participants[i].mac = Some(Arc::new(KeyRing::unavailable()));
+        let version = self.commit(
+            log,
+            participants,
+            None,
+            &Change::ParticipantKeyRotated {
+                id: &state.specs[i].id.clone(),
+                mac,
+                key_id: rotation.journaled_key_id.unwrap_or(""),
+                overlap_ms: rotation.overlap_ms,
+                at_ms: rotation.at_ms,
+            },
+        )?;
+        state.specs[i].mac = Some(mac.clone());
+        state.revisions[i] += 1;
+        state.key_problems.insert(i as u32, problem);
+        Ok(version)
+    }
+
+    /// Participants whose key could not be loaded at start-up: id and why.
+    /// They fail closed; the daemon should say so at start.
+    pub fn key_problems(&self) -> Vec<(String, String)> {
+        let state = self.lock();
+        let mut out: Vec<(String, String)> = state
+            .key_problems
+            .iter()
+            .map(|(i, why)| (state.specs[*i as usize].id.clone(), why.clone()))
+            .collect();
+        out.sort();
+        out
     }
 
     /// Suspends (its messages are dropped) or resumes a participant. Asking
@@ -634,16 +901,40 @@ fn find(state: &State, id: &str) -> Result<u32, ControlError> {
         .ok_or_else(|| ControlError::UnknownParticipant { id: id.to_string() })
 }
 
-fn view(state: &State, snapshot: &RouteSnapshot, i: usize) -> ParticipantView {
+fn view(
+    state: &State,
+    snapshot: &RouteSnapshot,
+    i: usize,
+    clock: &dyn KeyClock,
+) -> ParticipantView {
+    let running = snapshot.participant(ParticipantIdx(i as u32));
+    // State specs carry no inline key; strip again so no future path can
+    // put one in an API answer.
+    let spec = state.specs[i].without_key_material();
     ParticipantView {
         index: i as u32,
         revision: state.revisions[i],
-        spec: state.specs[i].clone(),
-        signed_off: snapshot
-            .participant(ParticipantIdx(i as u32))
-            .is_some_and(|p| p.signed_off),
+        signed_off: running.is_some_and(|p| p.signed_off),
         routes: state.route_counts[i],
+        mac: spec.mac.as_ref().map(|m| {
+            keys::view(
+                m,
+                running.and_then(|p| p.mac.as_deref()),
+                clock,
+                state.key_problems.get(&(i as u32)).map(String::as_str),
+            )
+        }),
+        spec,
     }
+}
+
+/// A rotation to apply: live (from the API) or replayed (from the journal,
+/// with the key id it recorded).
+struct Rotation<'a> {
+    mac: MacSpec,
+    overlap_ms: u64,
+    at_ms: u64,
+    journaled_key_id: Option<&'a str>,
 }
 
 fn recount(state: &mut State) {

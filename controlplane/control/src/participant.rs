@@ -144,6 +144,9 @@ pub fn to_participant(
         suspended: spec.suspended,
         signed_off,
         rate_limit,
+        // Keys are loaded by the control plane (file I/O, kept across
+        // updates), never rebuilt from the spec here.
+        mac: None,
     })
 }
 
@@ -189,6 +192,7 @@ mod tests {
             timeout_ms: None,
             suspended: false,
             rate_limit: None,
+            mac: None,
         }
     }
 

@@ -150,6 +150,15 @@ pub enum Change<'a> {
         rows: u64,
         crc32c: u32,
     },
+    /// `participants rotate-key`: the key file and its id (never the key),
+    /// when (Unix ms) and for how long the previous key keeps verifying.
+    ParticipantKeyRotated {
+        id: &'a str,
+        mac: &'a crate::types::MacSpec,
+        key_id: &'a str,
+        overlap_ms: u64,
+        at_ms: u64,
+    },
 }
 
 /// Largest encoded change (the journal's record payload limit).
@@ -194,6 +203,13 @@ pub enum ChangeRecord {
     RoutesReplaced {
         rows: u64,
         crc32c: u32,
+    },
+    ParticipantKeyRotated {
+        id: String,
+        mac: crate::types::MacSpec,
+        key_id: String,
+        overlap_ms: u64,
+        at_ms: u64,
     },
 }
 

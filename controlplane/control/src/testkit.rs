@@ -453,6 +453,7 @@ pub fn demo_participants() -> Vec<ParticipantSpec> {
             timeout_ms: None,
             suspended: false,
             rate_limit: None,
+            mac: None,
         },
         ParticipantSpec {
             id: "bank-b".into(),
@@ -464,6 +465,7 @@ pub fn demo_participants() -> Vec<ParticipantSpec> {
             timeout_ms: None,
             suspended: false,
             rate_limit: None,
+            mac: None,
         },
     ]
 }

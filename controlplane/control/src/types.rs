@@ -56,6 +56,114 @@ pub struct ParticipantSpec {
     /// answers 39=91 at once. Absent = unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<RateLimitSpec>,
+    /// Message authentication: absent = unkeyed (no MAC checked or sent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacSpec>,
+}
+
+impl ParticipantSpec {
+    /// This spec with any inline key removed: what may be journaled or
+    /// shown (key files are named, keys never).
+    pub fn without_key_material(&self) -> ParticipantSpec {
+        let mut spec = self.clone();
+        if let Some(mac) = &mut spec.mac {
+            mac.key = None;
+        }
+        spec
+    }
+}
+
+/// A participant's MAC algorithm (field 64/128, 8 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MacAlgorithm {
+    /// HMAC-SHA-256 truncated to 8 bytes; keys of 16-128 bytes.
+    #[serde(rename = "hmac-sha256-64")]
+    HmacSha256x64,
+    /// AES-128-CMAC truncated to 8 bytes; 16-byte keys.
+    #[serde(rename = "aes-cmac-64")]
+    AesCmac64,
+}
+
+impl MacAlgorithm {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::HmacSha256x64 => "hmac-sha256-64",
+            Self::AesCmac64 => "aes-cmac-64",
+        }
+    }
+}
+
+/// `mac = { algorithm = "aes-cmac-64", key_file = "/etc/clearway/keys/bank-a.key" }`.
+/// The key file holds the key as hex text. An inline hex `key` is accepted
+/// in clearway.toml only (the API refuses key material), and is never
+/// journaled or shown.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MacSpec {
+    pub algorithm: MacAlgorithm,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl std::fmt::Debug for MacSpec {
+    // Never the inline key, even in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MacSpec")
+            .field("algorithm", &self.algorithm)
+            .field("key_file", &self.key_file)
+            .field("key", &self.key.as_ref().map(|_| "(redacted)"))
+            .finish()
+    }
+}
+
+/// A participant's keys as the API shows them: names, never material.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MacView {
+    pub algorithm: MacAlgorithm,
+    /// First 8 hex digits of SHA-256 of the current key; absent when the
+    /// key could not be loaded (the participant then fails closed: every
+    /// message it sends is dropped until a key is rotated in).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// The key before the last rotation, while it still verifies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key_id: Option<String>,
+    /// When the previous key stops verifying (Unix milliseconds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_ends_at_ms: Option<u64>,
+    /// Why the key is unavailable, when it is (found at start-up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+}
+
+/// `clearctl participants rotate-key`: the key in `key_file` (read by the
+/// switch, on its host) becomes current; the old one keeps verifying for
+/// `overlap_ms`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyRotation {
+    pub key_file: String,
+    /// Absent: the participant's current algorithm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<MacAlgorithm>,
+    /// Absent: [`DEFAULT_KEY_OVERLAP_MS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overlap_ms: Option<u64>,
+}
+
+/// Ten minutes: time for a participant to switch to its new key.
+pub const DEFAULT_KEY_OVERLAP_MS: u64 = 600_000;
+
+/// What a rotation did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyRotated {
+    /// Route snapshot version that carries the new key.
+    pub version: u64,
+    pub mac: MacView,
 }
 
 /// `rate_limit = { per_second = 5000, burst = 500 }`: a sustained rate and
@@ -104,6 +212,9 @@ pub struct ParticipantView {
     pub signed_off: bool,
     /// BIN prefixes routed to it.
     pub routes: u64,
+    /// Its MAC keys (ids and overlap only), when it is keyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<MacView>,
 }
 
 /// Outcome of a change: the route snapshot version that now carries it.

@@ -71,6 +71,7 @@ fn new_issuer(id: &str, source: &str) -> ParticipantSpec {
         timeout_ms: Some(3000),
         suspended: false,
         rate_limit: None,
+        mac: None,
     }
 }
 

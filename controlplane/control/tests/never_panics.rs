@@ -73,6 +73,7 @@ proptest! {
             timeout_ms: None,
             suspended: false,
             rate_limit: None,
+            mac: None,
         };
         let count = cp.participant_count();
         match cp.add_participant(spec) {

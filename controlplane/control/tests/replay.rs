@@ -25,6 +25,7 @@ fn issuer(id: &str, source: &str) -> ParticipantSpec {
         timeout_ms: None,
         suspended: false,
         rate_limit: None,
+        mac: None,
     }
 }
 

@@ -60,6 +60,11 @@ pub struct Participant {
     pub signed_off: bool,
     /// Most requests per second it may send as an acquirer.
     pub rate_limit: Option<RateLimit>,
+    /// Its MAC keys: `Some` = every message it sends must carry a MAC in
+    /// field 64/128 that verifies, and everything sent to it is sealed with
+    /// the current key. Shared, immutable, keyed state precomputed: the
+    /// lcore never runs a key schedule. `None` = unkeyed, no MAC checks.
+    pub mac: Option<Arc<auth::KeyRing>>,
 }
 
 /// A sustained request rate and the burst allowed above it.

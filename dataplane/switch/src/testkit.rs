@@ -62,6 +62,7 @@ pub fn participants() -> Vec<Participant> {
         suspended: false,
         signed_off: false,
         rate_limit: None,
+        mac: None,
     };
     vec![
         p(

@@ -26,6 +26,7 @@ fn participant(id: &str, acquirer: bool, issuer: bool, host: u8) -> Participant 
         suspended: false,
         signed_off: false,
         rate_limit: None,
+        mac: None,
     }
 }
 
