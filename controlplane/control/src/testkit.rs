@@ -230,8 +230,13 @@ fn open_window(number: u64) -> WindowSummary {
     }
 }
 
+/// As the ledger-backed state does: computed wide, shown clamped to i64
+/// (a cap of i64::MAX is a valid "no cap", not an overflow).
 fn recompute(a: &mut Account) {
-    a.available = a.reserve_balance + a.net_debit_cap - a.net_position - a.holds;
+    let wide = i128::from(a.reserve_balance) + i128::from(a.net_debit_cap)
+        - i128::from(a.net_position)
+        - i128::from(a.holds);
+    a.available = wide.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
 }
 
 fn pick<'a>(
@@ -279,7 +284,16 @@ impl MoneyState for FakeMoney {
     fn deposit(&self, participant: &str, change: &ReserveChange) -> Result<Account, MoneyError> {
         let mut m = lock(&self.0);
         let a = pick(&mut m.accounts, participant, change.currency)?;
-        a.reserve_balance += change.amount;
+        a.reserve_balance = a
+            .reserve_balance
+            .checked_add(change.amount)
+            .ok_or_else(|| MoneyError::Invalid {
+                field: "amount".into(),
+                message: format!(
+                    "{} would take the reserve past the largest balance; deposit less",
+                    change.amount
+                ),
+            })?;
         recompute(a);
         let out = a.clone();
         m.journal.push(format!(

@@ -30,8 +30,15 @@ fn check_problems(e: &ConfigError, lines: usize) {
     assert!(!problems.is_empty(), "an invalid config says why: {e}");
     let mut last = None;
     for p in problems {
-        assert!(!p.message.trim().is_empty(), "empty message in {problems:?}");
-        assert!(!p.message.contains('\n'), "multi-line message {:?}", p.message);
+        assert!(
+            !p.message.trim().is_empty(),
+            "empty message in {problems:?}"
+        );
+        assert!(
+            !p.message.contains('\n'),
+            "multi-line message {:?}",
+            p.message
+        );
         if let Some(line) = p.line {
             assert!(
                 (1..=lines).contains(&line),
@@ -41,5 +48,9 @@ fn check_problems(e: &ConfigError, lines: usize) {
         assert!(p.line >= last, "problems out of line order: {problems:?}");
         last = p.line;
     }
-    assert_eq!(e.lines().len(), problems.len(), "one printed line per problem");
+    assert_eq!(
+        e.lines().len(),
+        problems.len(),
+        "one printed line per problem"
+    );
 }
