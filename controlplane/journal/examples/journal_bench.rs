@@ -82,6 +82,7 @@ fn approval(lcore: u16, n: u64) -> MoneyRecord<'static> {
         amount: 1_000 + n % 50_000,
         currency: 978,
         response_code: ResponseCode(*b"00"),
+        answer: None,
     })
 }
 

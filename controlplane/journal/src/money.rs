@@ -6,6 +6,22 @@
 //! participant-change bytes (the rest of the payload). Amounts are `u64`
 //! minor units with an ISO 4217 numeric currency; there are no floats.
 //!
+//! The four records an lcore writes for an acquirer's request (Approved,
+//! Hold, HoldComplete, Reversal) end with an optional [`Answer`]: how the
+//! request itself was answered, so that recovery can rebuild the duplicate
+//! filter and a retransmission after a restart gets the same answer instead
+//! of a second forward. Its layout, after the record's other fields:
+//!
+//! ```text
+//! tag:u8 (1 = without field 38, 2 = with) stan:[6] transmission:[10]
+//! response_code:[2] auth_code:[6] (zeros without field 38)   = 25 bytes
+//! ```
+//!
+//! Journals written before the answer existed hold these records without
+//! it; they still decode (as `answer: None`) and apply, they only seed no
+//! duplicate-filter entry. A build without the answer refuses the newer
+//! records as `TrailingBytes` naming the kind and offset.
+//!
 //! The clearing epoch is not repeated in the payloads: it is in every
 //! record's header (`RecordHeader::epoch`), stamped by the lcore that saw
 //! the request, and the window a transaction belongs to.
@@ -75,6 +91,27 @@ pub struct Mti(pub u16);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ResponseCode(pub [u8; 2]);
 
+/// How the switch answered the acquirer's request that made a change: with
+/// the record's `originator` and the key's RRN (field 37), the request's
+/// duplicate-filter key and the answer a retransmission of it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Answer {
+    /// Field 11 of the request as received. For a completion or reversal it
+    /// is the request's own STAN, not the original's the key names.
+    pub stan: [u8; 6],
+    /// Field 7 of the request as received (likewise its own).
+    pub transmission: [u8; 10],
+    /// Field 39 the acquirer got.
+    pub response_code: ResponseCode,
+    /// Field 38 the acquirer got, when the issuer sent one.
+    pub auth_code: Option<[u8; 6]>,
+}
+
+/// Encoded length of an [`Answer`].
+pub const ANSWER_LEN: usize = 25;
+const ANSWER_WITHOUT_AUTH: u8 = 1;
+const ANSWER_WITH_AUTH: u8 = 2;
+
 /// An approved 0200 (or 0220 without a hold) that moves positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Approved {
@@ -85,6 +122,8 @@ pub struct Approved {
     pub amount: u64,
     pub currency: u16,
     pub response_code: ResponseCode,
+    /// How the request was answered (`None` in records written before).
+    pub answer: Option<Answer>,
 }
 
 /// An approved 0100 that reserves funds until completion, release or expiry.
@@ -97,6 +136,8 @@ pub struct Hold {
     pub currency: u16,
     /// Unix time in milliseconds after which the hold is released.
     pub expires_at_ms: u64,
+    /// How the 0100 was answered (`None` in records written before).
+    pub answer: Option<Answer>,
 }
 
 /// A 0220 completion converting (part of) a hold into a position.
@@ -108,6 +149,8 @@ pub struct HoldComplete {
     /// The final amount, which may be lower than the held amount.
     pub amount: u64,
     pub currency: u16,
+    /// How the 0220 was answered (`None` in records written before).
+    pub answer: Option<Answer>,
 }
 
 /// Why a hold was released without completion.
@@ -141,6 +184,9 @@ pub struct Reversal {
     pub amount: u64,
     pub currency: u16,
     pub response_code: ResponseCode,
+    /// How the 0400/0420 itself was answered (`None` in records written
+    /// before).
+    pub answer: Option<Answer>,
 }
 
 /// A reserve deposit or withdrawal by a participant.
@@ -294,6 +340,20 @@ impl Out<'_> {
         self.bytes(&k.transmission)?;
         self.bytes(&k.rrn)
     }
+    fn answer(&mut self, a: &Option<Answer>) -> Result<(), MoneyEncodeError> {
+        let Some(a) = a else {
+            return Ok(());
+        };
+        self.u8(if a.auth_code.is_some() {
+            ANSWER_WITH_AUTH
+        } else {
+            ANSWER_WITHOUT_AUTH
+        })?;
+        self.bytes(&a.stan)?;
+        self.bytes(&a.transmission)?;
+        self.bytes(&a.response_code.0)?;
+        self.bytes(&a.auth_code.unwrap_or([0; 6]))
+    }
 }
 
 /// Cursor over a payload that names the field being read in its errors.
@@ -341,6 +401,27 @@ impl<'a> In<'a> {
             transmission: self.arr("transmission")?,
             rrn: self.arr("rrn")?,
         })
+    }
+    /// The optional answer at the end of a request's record: absent when
+    /// the payload ends here (records written before it existed).
+    fn answer(&mut self) -> Result<Option<Answer>, PayloadError> {
+        if self.pos == self.buf.len() {
+            return Ok(None);
+        }
+        let tag = self.u8("answer_tag")?;
+        if tag != ANSWER_WITH_AUTH && tag != ANSWER_WITHOUT_AUTH {
+            return Err(self.invalid("answer_tag", 1, tag.into()));
+        }
+        let stan = self.arr("answer_stan")?;
+        let transmission = self.arr("answer_transmission")?;
+        let response_code = ResponseCode(self.arr("answer_response_code")?);
+        let auth = self.arr("answer_auth_code")?;
+        Ok(Some(Answer {
+            stan,
+            transmission,
+            response_code,
+            auth_code: (tag == ANSWER_WITH_AUTH).then_some(auth),
+        }))
     }
     fn invalid(&self, field: &'static str, width: usize, value: u64) -> PayloadError {
         PayloadError::InvalidValue {
@@ -395,6 +476,7 @@ impl<'a> MoneyRecord<'a> {
                 o.u64(a.amount)?;
                 o.u16(a.currency)?;
                 o.bytes(&a.response_code.0)?;
+                o.answer(&a.answer)?;
             }
             MoneyRecord::Hold(h) => {
                 o.u32(h.originator)?;
@@ -403,6 +485,7 @@ impl<'a> MoneyRecord<'a> {
                 o.u64(h.amount)?;
                 o.u16(h.currency)?;
                 o.u64(h.expires_at_ms)?;
+                o.answer(&h.answer)?;
             }
             MoneyRecord::HoldComplete(h) => {
                 o.u32(h.originator)?;
@@ -410,6 +493,7 @@ impl<'a> MoneyRecord<'a> {
                 o.key(&h.key)?;
                 o.u64(h.amount)?;
                 o.u16(h.currency)?;
+                o.answer(&h.answer)?;
             }
             MoneyRecord::HoldRelease(h) => {
                 o.u32(h.originator)?;
@@ -427,6 +511,7 @@ impl<'a> MoneyRecord<'a> {
                 o.u64(r.amount)?;
                 o.u16(r.currency)?;
                 o.bytes(&r.response_code.0)?;
+                o.answer(&r.answer)?;
             }
             MoneyRecord::Deposit(m) | MoneyRecord::Withdrawal(m) => {
                 o.u32(m.participant)?;
@@ -482,6 +567,7 @@ impl<'a> MoneyRecord<'a> {
                 amount: i.u64("amount")?,
                 currency: i.u16("currency")?,
                 response_code: ResponseCode(i.arr("response_code")?),
+                answer: i.answer()?,
             }),
             RecordKind::Hold => MoneyRecord::Hold(Hold {
                 originator: i.u32("originator")?,
@@ -490,6 +576,7 @@ impl<'a> MoneyRecord<'a> {
                 amount: i.u64("amount")?,
                 currency: i.u16("currency")?,
                 expires_at_ms: i.u64("expires_at_ms")?,
+                answer: i.answer()?,
             }),
             RecordKind::HoldComplete => MoneyRecord::HoldComplete(HoldComplete {
                 originator: i.u32("originator")?,
@@ -497,6 +584,7 @@ impl<'a> MoneyRecord<'a> {
                 key: i.key()?,
                 amount: i.u64("amount")?,
                 currency: i.u16("currency")?,
+                answer: i.answer()?,
             }),
             RecordKind::HoldRelease => {
                 let originator = i.u32("originator")?;
@@ -527,6 +615,7 @@ impl<'a> MoneyRecord<'a> {
                 amount: i.u64("amount")?,
                 currency: i.u16("currency")?,
                 response_code: ResponseCode(i.arr("response_code")?),
+                answer: i.answer()?,
             }),
             RecordKind::Deposit | RecordKind::Withdrawal => {
                 let m = ReserveMovement {
@@ -604,6 +693,7 @@ mod tests {
             amount: 10_000,
             currency: 978,
             response_code: ResponseCode(*b"00"),
+            answer: None,
         });
         let mut buf = [0u8; 64];
         let n = rec.encode(&mut buf).unwrap();
@@ -618,6 +708,90 @@ mod tests {
                 }
             ),
             "{err:?}"
+        );
+    }
+
+    fn approval(answer: Option<Answer>) -> MoneyRecord<'static> {
+        MoneyRecord::Approved(Approved {
+            originator: 1,
+            issuer: 2,
+            mti: Mti(200),
+            key: TxnKey {
+                stan: 123,
+                transmission: *b"1127181300",
+                rrn: *b"000000000123",
+            },
+            amount: 10_000,
+            currency: 978,
+            response_code: ResponseCode(*b"00"),
+            answer,
+        })
+    }
+
+    #[test]
+    fn the_answer_with_and_without_field_38_round_trips() {
+        for auth_code in [Some(*b"A1B2C3"), None] {
+            let rec = approval(Some(Answer {
+                stan: *b"000123",
+                transmission: *b"1127181300",
+                response_code: ResponseCode(*b"00"),
+                auth_code,
+            }));
+            let mut buf = [0u8; 128];
+            let n = rec.encode(&mut buf).unwrap();
+            assert_eq!(n, 48 + ANSWER_LEN);
+            assert_eq!(
+                MoneyRecord::decode(RecordKind::Approved as u16, &buf[..n]),
+                Ok(rec)
+            );
+        }
+    }
+
+    #[test]
+    fn a_record_written_before_the_answer_existed_decodes_without_one() {
+        // The 48-byte approval of format 1's first journals.
+        let rec = approval(None);
+        let mut buf = [0u8; 128];
+        let n = rec.encode(&mut buf).unwrap();
+        assert_eq!(n, 48);
+        let decoded = MoneyRecord::decode(RecordKind::Approved as u16, &buf[..n]).unwrap();
+        assert!(matches!(
+            decoded,
+            MoneyRecord::Approved(Approved { answer: None, .. })
+        ));
+    }
+
+    #[test]
+    fn a_cut_or_mistagged_answer_is_refused_with_its_field() {
+        let rec = approval(Some(Answer {
+            stan: *b"000123",
+            transmission: *b"1127181300",
+            response_code: ResponseCode(*b"00"),
+            auth_code: None,
+        }));
+        let mut buf = [0u8; 128];
+        let n = rec.encode(&mut buf).unwrap();
+        let err = MoneyRecord::decode(RecordKind::Approved as u16, &buf[..n - 1]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PayloadError::Truncated {
+                    field: "answer_auth_code",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        buf[48] = 7;
+        let err = MoneyRecord::decode(RecordKind::Approved as u16, &buf[..n]).unwrap_err();
+        assert_eq!(
+            err,
+            PayloadError::InvalidValue {
+                kind: RecordKind::Approved,
+                field: "answer_tag",
+                offset: 48,
+                value: 7
+            }
         );
     }
 

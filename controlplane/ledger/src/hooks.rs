@@ -23,12 +23,17 @@
 
 use std::sync::Arc;
 
-use journal::money::{Approved, Hold, HoldComplete, MoneyRecord, Mti, ResponseCode, Reversal};
+use journal::money::{
+    Answer, Approved, Hold, HoldComplete, MoneyRecord, Mti, ResponseCode, Reversal,
+};
 use journal::{AppendError, JournalState, Producer, Release, Seq};
+use switch::dedup::{DedupKey, Outcome};
 use switch::pipeline::hooks::{Commit, Durable, TxnRef};
 use switch::pipeline::rules::Family;
 use switch::pipeline::{MoneyHooks, MoneyRequest, Verdict};
+use switch::ParticipantIdx;
 
+use crate::answers::{AnsweredRequest, RecentAnswers};
 use crate::epoch::{CoarseClock, EpochBoard};
 use crate::escrow::LcoreEscrow;
 use crate::types::{AccountKey, Epoch, TxnKey};
@@ -152,6 +157,20 @@ impl LcoreMoney {
         req: &MoneyRequest,
         response_code: [u8; 2],
     ) -> Result<Option<Seq>, AppendError> {
+        self.outcome_answered(key, epoch, req, response_code, None)
+    }
+
+    /// [`LcoreMoney::outcome_keyed`] that also journals how the request was
+    /// answered (its own field 11 and 7, field 39 and 38), from which
+    /// recovery rebuilds the duplicate filter.
+    pub fn outcome_answered(
+        &mut self,
+        key: &TxnKey,
+        epoch: Epoch,
+        req: &MoneyRequest,
+        response_code: [u8; 2],
+        answer: Option<Answer>,
+    ) -> Result<Option<Seq>, AppendError> {
         self.settle_escrow(req, response_code);
         if !approves(response_code) {
             return Ok(None);
@@ -169,6 +188,7 @@ impl LcoreMoney {
                 amount: req.amount,
                 currency: req.currency,
                 expires_at_ms: self.clock.now_ms().saturating_add(self.hold_ttl_ms),
+                answer,
             }),
             Family::Financial => MoneyRecord::Approved(Approved {
                 originator,
@@ -178,6 +198,7 @@ impl LcoreMoney {
                 amount: req.amount,
                 currency: req.currency,
                 response_code: rc,
+                answer,
             }),
             Family::Completion => MoneyRecord::HoldComplete(HoldComplete {
                 originator,
@@ -185,6 +206,7 @@ impl LcoreMoney {
                 key: jkey,
                 amount: req.amount,
                 currency: req.currency,
+                answer,
             }),
             Family::Reversal | Family::ReversalAdvice => MoneyRecord::Reversal(Reversal {
                 originator,
@@ -198,6 +220,7 @@ impl LcoreMoney {
                 amount: req.amount,
                 currency: req.currency,
                 response_code: rc,
+                answer,
             }),
         };
         match producer.append(epoch, &record) {
@@ -222,6 +245,38 @@ pub fn stan_number(stan: &[u8; 6]) -> u32 {
     } else {
         0x8000_0000 | (crc32c::crc32c(stan) & 0x7FFF_FFFF)
     }
+}
+
+/// How the request behind `txn` was answered, for the journal.
+pub fn answer_of(txn: &TxnRef, response_code: [u8; 2]) -> Answer {
+    Answer {
+        stan: txn.request_stan,
+        transmission: txn.request_transmitted_at,
+        response_code: ResponseCode(response_code),
+        auth_code: txn.auth_code,
+    }
+}
+
+/// An answered request as the switch's duplicate filter keeps it.
+pub fn duplicate_entry(a: &AnsweredRequest) -> (DedupKey, Outcome) {
+    (
+        DedupKey {
+            originator: ParticipantIdx(a.originator),
+            stan: a.stan,
+            transmitted_at: a.transmission,
+            rrn: a.rrn,
+        },
+        Outcome::Answered {
+            response_code: a.response_code,
+            auth_code: a.auth_code,
+        },
+    )
+}
+
+/// What every lcore's `DuplicateFilter::seed` takes after a restart: the
+/// ledger's recent answers, oldest first.
+pub fn duplicate_seed(answers: &RecentAnswers) -> Vec<(DedupKey, Outcome)> {
+    answers.iter().map(duplicate_entry).collect()
 }
 
 /// The ledger's key of the switch's transaction reference.
@@ -252,7 +307,8 @@ impl MoneyHooks for LcoreMoney {
     }
 
     fn outcome_txn(&mut self, req: &MoneyRequest, txn: &TxnRef, response_code: [u8; 2]) -> Commit {
-        match self.outcome_keyed(&txn_key(txn), txn.epoch, req, response_code) {
+        let answer = Some(answer_of(txn, response_code));
+        match self.outcome_answered(&txn_key(txn), txn.epoch, req, response_code, answer) {
             Ok(None) => Commit::Now,
             Ok(Some(seq)) => match self.producer.as_ref().map(|p| p.release(seq)) {
                 Some(Release::Now) | None => Commit::Now,

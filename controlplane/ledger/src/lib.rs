@@ -11,7 +11,9 @@
 //!   retries), the open window and each window's entries. It changes only
 //!   by applying journal records ([`Ledger::apply`]), so recovery is
 //!   [`replay::recover`]: load the newest snapshot ([`snapshot`]) and
-//!   replay the journal after it.
+//!   replay the journal after it. It also keeps how the newest requests
+//!   that changed money were answered ([`answers`]), from which a restarted
+//!   switch rebuilds its duplicate filters.
 //! * [`escrow`]: the lcores never touch the ledger. Each spends from its
 //!   own slice of each account's spendable amount; the [`escrow::Refiller`]
 //!   refills and rebalances the slices from the ledger and guarantees the
@@ -44,6 +46,7 @@
 #![forbid(unsafe_code)]
 
 pub mod account;
+pub mod answers;
 pub mod desk;
 pub mod epoch;
 pub mod escrow;
@@ -54,9 +57,11 @@ pub mod netting;
 pub mod replay;
 pub mod settlement;
 pub mod snapshot;
+mod txn_table;
 pub mod types;
 
 pub use account::{ReserveAccount, Shortfall, UNLIMITED};
+pub use answers::{AnsweredRequest, RecentAnswers, DEFAULT_RECENT_ANSWERS};
 pub use desk::{ClearingDesk, DeskConfig, DeskError, TickReport};
 pub use epoch::{CoarseClock, CutoffSchedule, EpochBoard, ScheduleError};
 pub use escrow::{EscrowBoard, EscrowDecline, EscrowError, LcoreEscrow, RefillReport, Refiller};
@@ -64,7 +69,7 @@ pub use ledger::{Applied, ApplyError, CommandError, Ledger, TxnState, Window, FI
 pub use netting::{
     net, BilateralRow, ClearingEntry, CurrencyTotal, EntryKind, NetRow, NettingResult,
 };
-pub use replay::{catch_up, recover, ReplayError};
+pub use replay::{catch_up, recover, recover_keeping, BatchApplier, ReplayError};
 pub use settlement::{
     settle, verify_checksum, ChecksumError, SettleError, SettlementFile, SettlementRun,
 };

@@ -16,8 +16,15 @@
 //!                   entries:u64 × (key payer:u32 payee:u32 amount:u64
 //!                   currency:u16 kind:u8))
 //! escrow:u32     × (participant:u32 currency:u16 lcore:u16 resolved:u128)
+//! answers: capacity:u64 count:u64 × (originator:u32 stan:[6]
+//!                   transmission:[10] rrn:[12] response_code:[2]
+//!                   auth:(u8,[6]))                       (version 2 on)
 //! key = originator:u32 stan:u32 transmission:[10] rrn:[12]
 //! ```
+//!
+//! Version 1 snapshots (before the recent answers were kept) still load,
+//! with no answers: the duplicate filters then start from the records
+//! after the snapshot only.
 //!
 //! The journal's snapshot file adds its own CRC32C; decoding still checks
 //! every length and tag and reports the offset of the first bad byte.
@@ -25,12 +32,17 @@
 use thiserror::Error;
 
 use crate::account::ReserveAccount;
+use crate::answers::{AnsweredRequest, RecentAnswers};
 use crate::ledger::{Ledger, TxnState, Window};
 use crate::netting::{ClearingEntry, EntryKind};
 use crate::types::{AccountKey, TxnKey};
 
 const MAGIC: [u8; 4] = *b"CWLS";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
+/// Oldest version this build still reads.
+const OLDEST_VERSION: u16 = 1;
+/// Bytes of one recent answer.
+const ANSWER_LEN: usize = 4 + 6 + 10 + 12 + 2 + 1 + 6;
 
 /// Why snapshot bytes are not a ledger.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -43,7 +55,7 @@ pub enum SnapshotDecodeError {
         what: &'static str,
         value: u64,
     },
-    #[error("ledger snapshot format version {found}, this build reads {VERSION}; recover with a matching clearwayd")]
+    #[error("ledger snapshot format version {found}, this build reads {OLDEST_VERSION}..={VERSION}; recover with a matching clearwayd")]
     Version { found: u16 },
     #[error("ledger snapshot has {extra} bytes after its end at byte {offset}")]
     Trailing { offset: usize, extra: usize },
@@ -261,6 +273,17 @@ impl Ledger {
             o.u16(*lcore);
             o.u128(*v);
         }
+        o.u64(p.answers.capacity() as u64);
+        o.u64(p.answers.len() as u64);
+        for a in p.answers.iter() {
+            o.u32(a.originator);
+            o.b(&a.stan);
+            o.b(&a.transmission);
+            o.b(&a.rrn);
+            o.b(&a.response_code);
+            o.u8(u8::from(a.auth_code.is_some()));
+            o.b(&a.auth_code.unwrap_or([0; 6]));
+        }
         (p.last_lsn, o.0)
     }
 
@@ -276,7 +299,7 @@ impl Ledger {
             });
         }
         let version = i.u16("version")?;
-        if version != VERSION {
+        if !(OLDEST_VERSION..=VERSION).contains(&version) {
             return Err(SnapshotDecodeError::Version { found: version });
         }
         let mut l = Ledger::new();
@@ -390,6 +413,36 @@ impl Ledger {
             let key = AccountKey::new(i.u32("participant")?, i.u16("currency")?);
             let lcore = i.u16("lcore")?;
             p.escrow_resolved.insert((key, lcore), i.u128("resolved")?);
+        }
+        if version >= 2 {
+            let capacity = i.u64("answer capacity")?;
+            p.answers = RecentAnswers::new(usize::try_from(capacity).unwrap_or(usize::MAX));
+            let n = i.count(true, ANSWER_LEN, "answer count")?;
+            for _ in 0..n {
+                let mut a = AnsweredRequest {
+                    originator: i.u32("answer originator")?,
+                    stan: i.arr("answer stan")?,
+                    transmission: i.arr("answer transmission")?,
+                    rrn: i.arr("answer rrn")?,
+                    response_code: i.arr("answer response code")?,
+                    auth_code: None,
+                };
+                let at = i.pos;
+                let tag = i.u8("answer auth flag")?;
+                let auth = i.arr("answer auth code")?;
+                a.auth_code = match tag {
+                    0 => None,
+                    1 => Some(auth),
+                    v => {
+                        return Err(SnapshotDecodeError::Invalid {
+                            offset: at,
+                            what: "answer auth flag",
+                            value: v.into(),
+                        })
+                    }
+                };
+                p.answers.push(a);
+            }
         }
         if i.pos != bytes.len() {
             return Err(SnapshotDecodeError::Trailing {

@@ -8,8 +8,9 @@ use std::sync::Arc;
 
 use common::*;
 use journal::{Journal, JournalConfig, Release};
-use ledger::hooks::{stan_number, txn_key, LcoreMoney};
+use ledger::hooks::{duplicate_seed, stan_number, txn_key, LcoreMoney};
 use ledger::{AccountKey, CoarseClock, EpochBoard, EscrowBoard, Ledger, Refiller, TxnState};
+use switch::dedup::{DuplicateFilter, Outcome, Seen};
 use switch::pipeline::hooks::{Commit, Durable, TxnRef};
 use switch::pipeline::rules::Family;
 use switch::pipeline::{MoneyHooks, MoneyRequest, Verdict};
@@ -182,6 +183,9 @@ fn txn(n: u32, epoch: u32) -> TxnRef {
         transmitted_at: *b"1127181300",
         rrn,
         epoch,
+        request_stan: stan,
+        request_transmitted_at: *b"1127181300",
+        auth_code: Some(*b"AUTH42"),
     }
 }
 
@@ -262,4 +266,93 @@ fn a_stan_is_its_six_digits_and_anything_else_cannot_collide_with_one() {
     assert_eq!(stan_number(b"999999"), 999_999);
     assert!(stan_number(b"12A456") >= 0x8000_0000);
     assert_ne!(stan_number(b"12A456"), stan_number(b"12B456"));
+}
+
+/// Waits until `commit`'s record is durable.
+fn wait_durable(hooks: &mut LcoreMoney, commit: Commit) {
+    let Commit::Wait(ticket) = commit else {
+        panic!("a sync journal holds the approval: {commit:?}");
+    };
+    while hooks.durable(ticket) == Durable::NotYet {
+        std::thread::yield_now();
+    }
+    assert_eq!(hooks.durable(ticket), Durable::Yes);
+}
+
+#[test]
+fn after_a_restart_the_duplicate_filter_answers_an_approved_request_as_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, producer) = journal_in(dir.path());
+    let (hooks, _, _) = lcore_with(10_000);
+    let mut hooks = hooks.with_journal(producer);
+    // An approved 0200 (39=00, 38=AUTH42) ...
+    let purchase = req(Family::Financial, 2_500);
+    assert_eq!(MoneyHooks::check(&mut hooks, &purchase), Verdict::Allow);
+    let commit = hooks.outcome_txn(&purchase, &txn(42, 1), *b"00");
+    wait_durable(&mut hooks, commit);
+    // ... and its 0400, whose own STAN and field 7 differ from the
+    // original's that key the money (field 90).
+    let reversal = req(Family::Reversal, 2_500);
+    let mut rev = txn(42, 1);
+    rev.request_stan = *b"000043";
+    rev.request_transmitted_at = *b"1127181400";
+    rev.auth_code = None;
+    let commit = hooks.outcome_txn(&reversal, &rev, *b"00");
+    wait_durable(&mut hooks, commit);
+    drop(hooks);
+    journal.shutdown().unwrap();
+
+    // Restart: recover, seed a fresh filter as clearwayd seeds each lcore's.
+    let (recovered, _) = ledger::recover(dir.path()).unwrap();
+    let seed = duplicate_seed(recovered.recent_answers());
+    assert_eq!(seed.len(), 2);
+    let mut filter = DuplicateFilter::new(64).unwrap();
+    assert_eq!(filter.seed(&seed), 2);
+    let purchase_key = seed[0].0;
+    assert_eq!(purchase_key.originator, ParticipantIdx(ACQ));
+    assert_eq!(&purchase_key.stan, b"000042");
+    assert_eq!(
+        filter.check_and_insert(&purchase_key),
+        Seen::Duplicate(Outcome::Answered {
+            response_code: *b"00",
+            auth_code: Some(*b"AUTH42"),
+        }),
+        "the retransmitted 0200 gets its 39 and 38 again"
+    );
+    let reversal_key = seed[1].0;
+    assert_eq!(
+        (&reversal_key.stan, &reversal_key.transmitted_at),
+        (b"000043", b"1127181400"),
+        "the 0400 is known by its own field 11 and 7"
+    );
+    assert_eq!(
+        filter.check_and_insert(&reversal_key),
+        Seen::Duplicate(Outcome::Answered {
+            response_code: *b"00",
+            auth_code: None,
+        })
+    );
+}
+
+#[test]
+fn only_the_newest_answers_are_kept_for_the_duplicate_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let (journal, producer) = journal_in(dir.path());
+    let (hooks, _, _) = lcore_with(1_000_000);
+    let mut hooks = hooks.with_journal(producer);
+    let purchase = req(Family::Financial, 10);
+    for n in 1..=20 {
+        assert_eq!(MoneyHooks::check(&mut hooks, &purchase), Verdict::Allow);
+        let commit = hooks.outcome_txn(&purchase, &txn(n, 1), *b"00");
+        wait_durable(&mut hooks, commit);
+    }
+    drop(hooks);
+    journal.shutdown().unwrap();
+    let (recovered, _) = ledger::recover_keeping(dir.path(), 5).unwrap();
+    let stans: Vec<[u8; 6]> = recovered.recent_answers().iter().map(|a| a.stan).collect();
+    assert_eq!(
+        stans,
+        vec![*b"000016", *b"000017", *b"000018", *b"000019", *b"000020"]
+    );
+    assert_eq!(recovered.window(1).unwrap().entries.len(), 20);
 }

@@ -14,6 +14,10 @@ fn a_snapshot_decodes_to_the_ledger_it_was_taken_from() {
     let (lsn, bytes) = live.to_snapshot();
     assert_eq!(lsn, live.last_lsn());
     assert_eq!(Ledger::from_snapshot(&bytes).unwrap(), live);
+    assert!(
+        !live.recent_answers().is_empty(),
+        "the day's approvals carry their answers, so the snapshot holds them"
+    );
     let (_, empty) = Ledger::new().to_snapshot();
     assert_eq!(Ledger::from_snapshot(&empty).unwrap(), Ledger::new());
 }

@@ -126,6 +126,26 @@ impl DuplicateFilter {
         Seen::New
     }
 
+    /// Fills the window with requests answered before a restart, given
+    /// oldest first, as if each had arrived and been answered in that order:
+    /// a repeat of any of them is then answered the same way instead of
+    /// being forwarded again. Bounded by the window like any arrival: of
+    /// more than `capacity` entries only the newest `capacity` are taken,
+    /// and each new key evicts the oldest when the window is full. A key
+    /// given twice keeps its first position and takes the later outcome.
+    /// Returns how many entries were taken. Allocates nothing; meant for
+    /// start-up, before the lcore runs.
+    pub fn seed(&mut self, answered: &[(DedupKey, Outcome)]) -> usize {
+        let skip = answered.len().saturating_sub(self.capacity() as usize);
+        let newest = &answered[skip..];
+        for (key, outcome) in newest {
+            self.check_and_insert(key);
+            let recorded = self.record_outcome(key, *outcome);
+            debug_assert!(recorded, "a key just inserted is in the window");
+        }
+        newest.len()
+    }
+
     /// Loads the index positions and ring entries `keys` will touch, all
     /// before any is needed (see `PendingTable::warm`), including the index
     /// positions of the oldest keys that inserting them will evict (FIFO

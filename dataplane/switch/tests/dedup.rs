@@ -143,3 +143,63 @@ mod against_a_model {
         }
     }
 }
+
+fn declined(rc: &[u8; 2]) -> Outcome {
+    Outcome::Answered {
+        response_code: *rc,
+        auth_code: None,
+    }
+}
+
+#[test]
+fn a_seeded_request_is_answered_as_before_the_restart() {
+    let mut f = filter(8);
+    let taken = f.seed(&[(key(1, 1), APPROVED), (key(1, 2), declined(b"51"))]);
+    assert_eq!(taken, 2);
+    assert_eq!(f.check_and_insert(&key(1, 1)), Seen::Duplicate(APPROVED));
+    assert_eq!(
+        f.check_and_insert(&key(1, 2)),
+        Seen::Duplicate(declined(b"51"))
+    );
+    assert_eq!(f.check_and_insert(&key(1, 3)), Seen::New, "not seeded");
+}
+
+#[test]
+fn seeding_more_than_the_window_keeps_the_newest() {
+    let mut f = filter(4);
+    let answered: Vec<_> = (1..=10).map(|n| (key(1, n), APPROVED)).collect();
+    assert_eq!(f.seed(&answered), 4);
+    assert_eq!(f.len(), 4);
+    for n in 1..=6 {
+        assert_eq!(f.outcome(&key(1, n)), None, "older request {n} was kept");
+    }
+    for n in 7..=10 {
+        assert_eq!(f.outcome(&key(1, n)), Some(APPROVED), "newest request {n}");
+    }
+    // The seeded keys are the oldest in the window: the next arrival
+    // evicts the oldest of them.
+    assert_eq!(f.check_and_insert(&key(1, 11)), Seen::New);
+    assert_eq!(f.outcome(&key(1, 7)), None);
+    assert_eq!(f.outcome(&key(1, 8)), Some(APPROVED));
+}
+
+#[test]
+fn a_key_seeded_twice_takes_the_later_answer_and_one_place() {
+    let mut f = filter(8);
+    let taken = f.seed(&[
+        (key(1, 1), declined(b"96")),
+        (key(2, 1), APPROVED),
+        (key(1, 1), APPROVED),
+    ]);
+    assert_eq!(taken, 3);
+    assert_eq!(f.len(), 2);
+    assert_eq!(f.outcome(&key(1, 1)), Some(APPROVED));
+    assert_eq!(f.outcome(&key(2, 1)), Some(APPROVED));
+}
+
+#[test]
+fn seeding_nothing_changes_nothing() {
+    let mut f = filter(8);
+    assert_eq!(f.seed(&[]), 0);
+    assert!(f.is_empty());
+}

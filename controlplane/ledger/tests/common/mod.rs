@@ -2,8 +2,8 @@
 #![allow(dead_code)]
 
 use journal::money::{
-    Approved, Cutoff, Hold, HoldComplete, HoldRelease, LimitChange, LimitKind, MoneyRecord, Mti,
-    ReleaseReason, ReserveMovement, ResponseCode, Reversal,
+    Answer, Approved, Cutoff, Hold, HoldComplete, HoldRelease, LimitChange, LimitKind, MoneyRecord,
+    Mti, ReleaseReason, ReserveMovement, ResponseCode, Reversal,
 };
 use ledger::{Applied, Epoch, Ledger, RecordMeta, TxnKey};
 
@@ -62,7 +62,21 @@ pub fn approved(k: TxnKey, issuer: u32, cur: u16, amount: u64) -> MoneyRecord<'s
         amount,
         currency: cur,
         response_code: ResponseCode(*b"00"),
+        answer: Some(answer_for(&k)),
     })
+}
+
+/// The answer an lcore journals with an approval of `k`: its own field 11
+/// and 7, 39=00 and a field 38.
+pub fn answer_for(k: &TxnKey) -> Answer {
+    let mut stan = [b'0'; 6];
+    stan.copy_from_slice(format!("{:06}", k.stan % 1_000_000).as_bytes());
+    Answer {
+        stan,
+        transmission: k.transmission,
+        response_code: ResponseCode(*b"00"),
+        auth_code: Some(*b"AUTH01"),
+    }
 }
 
 pub fn hold(k: TxnKey, issuer: u32, cur: u16, amount: u64, expires: u64) -> MoneyRecord<'static> {
@@ -73,6 +87,7 @@ pub fn hold(k: TxnKey, issuer: u32, cur: u16, amount: u64, expires: u64) -> Mone
         amount,
         currency: cur,
         expires_at_ms: expires,
+        answer: None,
     })
 }
 
@@ -83,6 +98,7 @@ pub fn complete(k: TxnKey, issuer: u32, cur: u16, amount: u64) -> MoneyRecord<'s
         key: k.journal_key(),
         amount,
         currency: cur,
+        answer: None,
     })
 }
 
@@ -106,6 +122,7 @@ pub fn reversal(k: TxnKey, issuer: u32, cur: u16, amount: u64) -> MoneyRecord<'s
         amount,
         currency: cur,
         response_code: ResponseCode(*b"00"),
+        answer: None,
     })
 }
 

@@ -31,6 +31,11 @@ pub enum Verdict {
 /// Which transaction an outcome belongs to, as the journal keys it: the
 /// acquirer's STAN (11), transmission date/time (7) and RRN (37), and the
 /// clearing window (epoch) its request was stamped with when forwarded.
+/// For a completion or reversal `stan` and `transmitted_at` are the
+/// original's (field 90); `request_stan` and `request_transmitted_at` are
+/// always the request's own. With `originator` and `rrn` those are the
+/// request's duplicate-filter key, journaled with `auth_code` so that after
+/// a restart a retransmission is answered again, not forwarded again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnRef {
     pub originator: ParticipantIdx,
@@ -38,6 +43,10 @@ pub struct TxnRef {
     pub transmitted_at: [u8; 10],
     pub rrn: [u8; 12],
     pub epoch: u32,
+    pub request_stan: [u8; 6],
+    pub request_transmitted_at: [u8; 10],
+    /// Field 38 of the answer, when the issuer sent one.
+    pub auth_code: Option<[u8; 6]>,
 }
 
 /// What the switch may do with an answer once its outcome is recorded.

@@ -191,6 +191,8 @@ pub struct SwitchLcore {
     /// Pending entries above which new requests are answered 91.
     admission_limit: usize,
     ticks_per_us: u64,
+    /// `tx.dropped()` already added to the `tx_full` drop counter.
+    tx_drops_counted: u64,
 }
 
 /// Bytes of field 90 (original data elements): MTI, STAN, field 7 and two
@@ -235,6 +237,7 @@ impl SwitchLcore {
             admission_limit: (cfg.pending_capacity as u64 * u64::from(cfg.admission_percent) / 100)
                 .max(1) as usize,
             ticks_per_us: (shared.tsc_hz / 1_000_000).max(1),
+            tx_drops_counted: 0,
             rx: queues.rx,
             tx: TxBuffer::new(queues.tx, drain),
             our_mac: queues.mac,
@@ -260,12 +263,24 @@ impl SwitchLcore {
         while !stop.load(Ordering::Relaxed) {
             self.poll(rte::tsc::now());
         }
-        self.tx.flush();
+        self.flush();
     }
 
     /// Sends whatever waits in the tx buffer now.
     pub fn flush(&mut self) {
         self.tx.flush();
+        self.count_tx_drops();
+    }
+
+    /// Frames the NIC's full tx ring refused (freed by the tx buffer, so
+    /// never leaked) become `tx_full` drops where operators look.
+    fn count_tx_drops(&mut self) {
+        let dropped = self.tx.dropped();
+        if dropped != self.tx_drops_counted {
+            self.counters
+                .dropped_many(DropReason::TxFull, dropped - self.tx_drops_counted);
+            self.tx_drops_counted = dropped;
+        }
     }
 
     /// One turn of the loop at time `now` (TSC ticks). Returns how many
@@ -317,6 +332,7 @@ impl SwitchLcore {
         } else {
             self.tx.drain_if_due(now);
         }
+        self.count_tx_drops();
         self.counters.set_pending(self.pending.len() as u64);
         received
     }
@@ -936,6 +952,9 @@ impl SwitchLcore {
             transmitted_at,
             rrn: key.rrn,
             epoch: entry.epoch,
+            request_stan: entry.key.stan,
+            request_transmitted_at: entry.key.transmitted_at,
+            auth_code: auth,
         };
         let commit = self
             .hooks
