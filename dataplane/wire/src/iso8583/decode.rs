@@ -207,13 +207,19 @@ impl FieldIndex {
                 }
                 digits_from = end;
                 if layout.check == Check::Binary {
-                    contents_ok &= buf.get(ascii_from..field_start).is_some_and(all_ascii);
+                    if ascii_from < field_start {
+                        contents_ok &= buf.get(ascii_from..field_start).is_some_and(all_ascii);
+                    }
                     ascii_from = end;
                 }
             }
         }
-        contents_ok &= buf.get(digits_from..pos).is_some_and(all_digits);
-        contents_ok &= buf.get(ascii_from..pos).is_some_and(all_ascii);
+        if digits_from < pos {
+            contents_ok &= buf.get(digits_from..pos).is_some_and(all_digits);
+        }
+        if ascii_from < pos {
+            contents_ok &= buf.get(ascii_from..pos).is_some_and(all_ascii);
+        }
         Ok((pos, contents_ok))
     }
 
