@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
 use switch::counters::{DropReason, Event, LcoreCounters};
+use switch::pipeline::admission::WallClock;
 use switch::pipeline::{
     handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
 };
@@ -51,7 +52,10 @@ impl Net {
         cfg.dedup_capacity = 4096;
         let hz = eal.tsc_hz();
         let now = 1_000_000;
-        let shared = Arc::new(Shared::new(cfg, published(), 1, hz).unwrap());
+        let mut shared = Shared::new(cfg, published(), 1, hz).unwrap();
+        // The fake clock starts at the moment the fixtures' field 7 names.
+        shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, now, hz);
+        let shared = Arc::new(shared);
         let ends = handoff::create(&eal, 1, "bp")
             .unwrap()
             .into_iter()
