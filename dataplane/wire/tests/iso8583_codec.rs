@@ -179,6 +179,86 @@ fn every_malformed_part_is_named_by_field_and_offset() {
     );
 }
 
+/// Decode checks contents a run of neighbouring fields at a time; whichever byte is bad,
+/// the error must still name that byte's own field and offset.
+#[test]
+fn a_bad_byte_in_any_value_of_a_purchase_is_named_by_its_field_and_offset() {
+    let binary = purchase_0200();
+    let mut ascii = FieldValues::new();
+    let hex: Vec<(u8, String)> = binary
+        .fields()
+        .iter()
+        .map(|n| {
+            let value = binary.get(n).unwrap();
+            let text = match DEFAULT.field(n).unwrap().encoding {
+                wire::iso8583::Encoding::Binary => {
+                    value.iter().map(|b| format!("{b:02X}")).collect()
+                }
+                _ => String::from_utf8(value.to_vec()).unwrap(),
+            };
+            (n, text)
+        })
+        .collect();
+    for (n, text) in &hex {
+        ascii.set(*n, text.as_bytes()).unwrap();
+    }
+    for (spec, values) in [(&DEFAULT, &binary), (&DEFAULT_ASCII, &ascii)] {
+        let good = encoded(spec, b"0200", values);
+        let index = FieldIndex::decode(&good, spec).unwrap();
+        let mut checked = 0;
+        for n in values.fields().iter() {
+            let field = spec.field(n).unwrap();
+            let span = index.get(n).unwrap();
+            for at in span.range() {
+                let mut bad = good.clone();
+                let (byte, kind) = match field.encoding {
+                    wire::iso8583::Encoding::Ascii if field.numeric => {
+                        (b'A', ErrorKind::NotNumeric { byte: b'A' })
+                    }
+                    wire::iso8583::Encoding::Ascii => (0x80, ErrorKind::NotAscii { byte: 0x80 }),
+                    _ => {
+                        // Any byte is a valid binary value.
+                        bad[at] ^= 0xFF;
+                        assert!(
+                            FieldIndex::decode(&bad, spec).is_ok(),
+                            "{} field {n}",
+                            spec.name()
+                        );
+                        continue;
+                    }
+                };
+                bad[at] = byte;
+                let expected = Error {
+                    kind,
+                    field: n,
+                    offset: at,
+                };
+                assert_eq!(decode_err(spec, &bad), expected, "{}", spec.name());
+                // A content error comes before a structural error in a later field.
+                bad.push(b'0');
+                assert_eq!(
+                    decode_err(spec, &bad),
+                    expected,
+                    "{} + trailing",
+                    spec.name()
+                );
+                // (Truncating the last field would make it the one that is cut short.)
+                if n != 128 {
+                    bad.truncate(good.len() - 1);
+                    assert_eq!(
+                        decode_err(spec, &bad),
+                        expected,
+                        "{} + truncated",
+                        spec.name()
+                    );
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked > 200, "{checked} value bytes checked");
+    }
+}
+
 #[test]
 fn text_fields_reject_bytes_above_0x7f_like_pyiso8583() {
     let mut v = FieldValues::new();
