@@ -5,6 +5,7 @@
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_ethdev.h>
+#include <rte_flow.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_pause.h>
@@ -89,4 +90,13 @@ void clw_mbuf_field_offsets(uint32_t *out)
 	out[3] = offsetof(struct rte_mbuf, pkt_len);
 	out[4] = offsetof(struct rte_mbuf, data_len);
 	out[5] = offsetof(struct rte_mbuf, buf_len);
+}
+
+void clw_flow_item_layout(uint32_t *out)
+{
+	out[0] = sizeof(struct rte_flow_item_ipv4);
+	out[1] = offsetof(struct rte_flow_item_ipv4, hdr.dst_addr);
+	out[2] = sizeof(struct rte_flow_item_udp);
+	out[3] = offsetof(struct rte_flow_item_udp, hdr.dst_port);
+	out[4] = sizeof(struct rte_flow_action_queue);
 }

@@ -51,6 +51,11 @@ uint64_t clw_rx_offload_rss_hash(void);
 /* Offsets of buf_addr, data_off, nb_segs, pkt_len, data_len, buf_len (layout check). */
 void clw_mbuf_field_offsets(uint32_t *out);
 
+/* rte_flow item layouts the safe layer fills as raw header bytes (layout check):
+ * sizeof ipv4 item, offset of its hdr.dst_addr, sizeof udp item, offset of its
+ * hdr.dst_port, sizeof rte_flow_action_queue. */
+void clw_flow_item_layout(uint32_t *out);
+
 /* Benchmark baseline (shim/baseline.c). */
 uint64_t clw_baseline_ring_loop(uint16_t port, uint16_t queue, struct rte_mempool *mp, uint64_t bursts);
 

@@ -1,6 +1,7 @@
 //! Raw bindings to the system DPDK 22.11 LTS.
 //!
-//! What it is: bindgen output over the DPDK headers found with pkg-config,
+//! What it is: bindgen output over the DPDK headers found with pkg-config
+//! (EAL, mempool, mbuf, ethdev, rte_flow, ring),
 //! plus `clw_*` forwards to DPDK's static-inline fast path (rx/tx burst,
 //! mbuf alloc/free, data pointer, headroom ops, ring bursts, lcore id, TSC),
 //! compiled from `shim/shim.c`. What it is not: safe. Use the `rte` crate.

@@ -3,7 +3,9 @@
 //! What it is: [`Eal`] (once per process), [`Mempool`], owned [`Mbuf`]s,
 //! [`Port`] bring-up with RSS, queue handles owned by one lcore
 //! ([`RxQueue`], [`TxQueue`], [`TxBuffer`]) working on fixed [`Burst`]s of
-//! up to 32 mbufs, typed [`Ring`]s, lcore discovery and launch, and the TSC.
+//! up to 32 mbufs, typed [`Ring`]s, lcore discovery and launch, the TSC,
+//! and [`FlowRule`]s that steer UDP destination ports to rx queues where
+//! the driver has rte_flow.
 //! DPDK failures become [`Error`] values carrying DPDK's own message.
 //!
 //! What it is not: a general DPDK binding. It covers what the switch, the
@@ -16,6 +18,7 @@ pub mod baseline;
 mod burst;
 mod eal;
 mod error;
+mod flow;
 mod lcore;
 mod mbuf;
 mod mempool;
@@ -43,6 +46,7 @@ pub fn test_eal_args(tag: &str) -> Vec<String> {
 pub use burst::{Burst, BURST_SIZE};
 pub use eal::Eal;
 pub use error::{Error, Result};
+pub use flow::{Flow, FlowError, FlowErrorKind, FlowRule};
 pub use lcore::{launch, LcoreHandle, LcoreId};
 pub use mbuf::Mbuf;
 pub use mempool::Mempool;

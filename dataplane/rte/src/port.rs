@@ -480,6 +480,12 @@ impl Port {
             .map(|(_, v)| v))
     }
 
+    /// Rx queues set up by [`Port::configure`] (0 before it).
+    pub fn rx_queues_configured(&self) -> u16 {
+        let taken = self.inner.taken.lock().unwrap_or_else(|p| p.into_inner());
+        taken.0.len() as u16
+    }
+
     /// Hands out rx queue `q` to one owner (one lcore).
     pub fn rx_queue(&self, q: u16) -> Result<RxQueue> {
         self.take(q, true)?;
