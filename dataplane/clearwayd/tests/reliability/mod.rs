@@ -88,6 +88,14 @@ impl Run {
     /// to stay unanswered (in flight at a kill -9).
     pub fn finish(mut self, accounted: &BTreeSet<u32>) -> Row {
         let acq = self.acq.log();
+        // Where a missing answer was lost: the switch's own count of answers
+        // sent, and the kernel's UDP receive-buffer drops in this namespace.
+        let answers_sent = http::metric(&self.lab.metrics(), "clearway_responses_sent_total", "");
+        self.row.notes.push_str(&format!(
+            "switch sent {answers_sent} answers to the acquirer, which received {}; kernel UDP {}; ",
+            acq.answers.values().map(Vec::len).sum::<usize>(),
+            udp_drops()
+        ));
         let (clean, said) = self.lab.stop();
         let mut row = std::mem::replace(&mut self.row, Row::new("", ""));
         row.expect(clean, "clearwayd did not stop cleanly on SIGTERM");
@@ -126,4 +134,21 @@ impl Run {
         }
         std::thread::sleep(settle);
     }
+}
+
+/// The kernel's UDP error counters in this network namespace.
+fn udp_drops() -> String {
+    let snmp = std::fs::read_to_string("/proc/net/snmp").unwrap_or_default();
+    let mut lines = snmp.lines().filter(|l| l.starts_with("Udp: "));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return "counters unavailable".into();
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .skip(1)
+        .filter(|(n, _)| matches!(*n, "InErrors" | "RcvbufErrors" | "SndbufErrors"))
+        .map(|(n, v)| format!("{n} {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
