@@ -47,8 +47,15 @@ build: deps
 demo: build
 	perf/demo.sh
 
+# The reliability group's scenarios (tests named reliability_*, and the
+# switch's back-pressure test) each write a row; the summary prints the
+# table and fails if a row is missing or shows a loss. Old rows are cleared
+# first so a scenario that did not run cannot pass on last time's row.
 test: deps pyenv
-	$(CARGO) nextest run --workspace
+	$(CARGO) run -q -p reliability --bin reliability-summary -- --clear
+	@status=0; $(CARGO) nextest run --workspace || status=$$?; \
+	$(CARGO) run -q -p reliability --bin reliability-summary || status=1; \
+	exit $$status
 
 lint: deps
 	$(CARGO) fmt --all -- --check
