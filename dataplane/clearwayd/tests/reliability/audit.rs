@@ -31,7 +31,7 @@ pub fn txn_key(stan: u32) -> TxnKey {
 pub fn audit(row: &mut Row, acq: &AcqLog, accounted: &BTreeSet<u32>, journal_dir: &Path) {
     // 1. Every request answered exactly once, nothing else received.
     row.sent = acq.sent.len() as u64;
-    for (stan, _) in &acq.sent {
+    for stan in acq.sent.keys() {
         match acq.answers.get(stan).map_or(0, Vec::len) {
             0 if accounted.contains(stan) => row.unanswered_accounted += 1,
             0 => row.problem(format!("request {stan:06} was never answered")),
@@ -75,7 +75,7 @@ pub fn audit(row: &mut Row, acq: &AcqLog, accounted: &BTreeSet<u32>, journal_dir
             return;
         }
     };
-    let mut posted: BTreeMap<u32, u64> = BTreeMap::new();
+    let mut net_by_stan: BTreeMap<u32, i128> = BTreeMap::new();
     for (epoch, w) in ledger.windows() {
         let netting = ledger::net(*epoch, &w.entries);
         row.expect(
@@ -98,11 +98,15 @@ pub fn audit(row: &mut Row, acq: &AcqLog, accounted: &BTreeSet<u32>, journal_dir
                 EntryKind::Reversal => -(e.amount as i128),
                 _ => e.amount as i128,
             };
-            let v = posted.entry(stan).or_default();
-            *v = (*v as i128 + signed) as u64;
+            *net_by_stan.entry(stan).or_default() += signed;
         }
     }
-    posted.retain(|_, a| *a != 0);
+    // What each transaction still moves after its reversals, if anything.
+    let posted: BTreeMap<u32, u64> = net_by_stan
+        .into_iter()
+        .filter(|(_, a)| *a != 0)
+        .map(|(s, a)| (s, u64::try_from(a).unwrap_or(u64::MAX)))
+        .collect();
     row.recovered = posted.len() as u64;
     for stan in &approved {
         match ledger.transaction(&txn_key(*stan)) {
@@ -123,7 +127,7 @@ pub fn audit(row: &mut Row, acq: &AcqLog, accounted: &BTreeSet<u32>, journal_dir
                     acq.sent[stan]
                 ),
             );
-        } else if accounted.contains(stan) && acq.answers.get(stan).is_none() {
+        } else if accounted.contains(stan) && !acq.answers.contains_key(stan) {
             in_flight_posted += 1;
         } else {
             row.problem(format!(

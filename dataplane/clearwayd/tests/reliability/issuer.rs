@@ -223,7 +223,7 @@ impl Sim {
         let n = self.approvals;
         self.log.lock().unwrap().approvals_sent += 1;
         match self.behaviour {
-            Behaviour::Duplicate { every } if n % every == 0 => {
+            Behaviour::Duplicate { every } if n.is_multiple_of(every) => {
                 self.log.lock().unwrap().extra_copies += 1;
                 self.send(reply.clone(), to);
                 self.send(reply, to);
@@ -237,7 +237,7 @@ impl Sim {
                     self.flush_batch();
                 }
             }
-            Behaviour::Corrupt { every } if n % every == 0 => {
+            Behaviour::Corrupt { every } if n.is_multiple_of(every) => {
                 let kind = (n / every) as usize % CORRUPTIONS.len();
                 self.log.lock().unwrap().corrupted.insert(stan);
                 self.send(corrupt(reply, kind), to);
