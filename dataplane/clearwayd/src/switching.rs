@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use nic_config::plan::Plan;
-use rte::{Eal, LcoreHandle, Mempool, Port};
+use rte::{Eal, FlowRule, LcoreHandle, Mempool, Port};
 use switch::counters::LcoreCounters;
 use switch::pipeline::{
     handoff, AlwaysAllow, LcoreParts, LcoreQueues, MoneyHooks, Shared, SwitchConfig, SwitchLcore,
@@ -17,6 +17,53 @@ pub struct Running {
     pub handles: Vec<LcoreHandle<()>>,
     pub counters: Vec<Arc<LcoreCounters>>,
     pub shared: Arc<Shared>,
+    /// How issuers' replies reach their lcore (for status). Held for its
+    /// drop: the rte_flow rules stay installed while the switch runs.
+    #[allow(dead_code)]
+    pub steering: Steering,
+}
+
+/// How an issuer's reply reaches the lcore that owns its pending entry.
+/// The software hand-off stays on in every mode: anything that still lands
+/// on another lcore's queue is passed to its owner.
+pub enum Steering {
+    /// One rx queue (or one lcore): nothing to steer.
+    SingleQueue,
+    /// The NIC puts UDP to `issuer_port_base + i` on lcore i's queue.
+    Flow(Vec<rte::Flow>),
+    /// The driver refused the rules (the reason): hand-off only.
+    Handoff(String),
+}
+
+impl Steering {
+    /// One line for the log and the status: `rte_flow (2 rules)`.
+    pub fn describe(&self) -> String {
+        match self {
+            Steering::SingleQueue => "none needed (one rx queue)".into(),
+            Steering::Flow(rules) => format!("rte_flow ({} rules)", rules.len()),
+            Steering::Handoff(why) => format!("software hand-off ({why})"),
+        }
+    }
+}
+
+/// Installs a rule per lcore, "UDP to service_ip:issuer_port_base + i →
+/// lcore i's rx queue", all or none. Needs the port started.
+fn steer_replies(plan: &Plan, (port_index, port): (usize, &Port), cfg: &SwitchConfig) -> Steering {
+    if port.rx_queues_configured() < 2 || plan.lcores.len() < 2 {
+        return Steering::SingleQueue;
+    }
+    let mut rules = Vec::with_capacity(plan.lcores.len());
+    for (i, lp) in plan.lcores.iter().enumerate() {
+        let Some(&(_, q)) = lp.rx.iter().find(|(p, _)| *p == port_index) else {
+            return Steering::Handoff(format!("lcore {} polls no queue of the port", lp.lcore));
+        };
+        let issuer_port = cfg.issuer_port_base.saturating_add(i as u16);
+        rules.push(FlowRule::udp_to_queue(issuer_port, q).dst_ip(cfg.service_ip));
+    }
+    match port.flow_create_all(&rules) {
+        Ok(flows) => Steering::Flow(flows),
+        Err(e) => Steering::Handoff(format!("{}: {}", e.driver, e.message)),
+    }
 }
 
 /// What the switch lcores run with.
@@ -53,6 +100,8 @@ pub fn launch(
         })?,
         None => port.mac().context("reading the service port's MAC")?,
     };
+    let steering = steer_replies(plan, (port_index, port), &shared.config);
+    println!("clearwayd: steering: {}", steering.describe());
     let ends = handoff::create(eal, lcores, "sw")?;
     let mut built = Vec::new();
     let mut counters = Vec::new();
@@ -94,5 +143,6 @@ pub fn launch(
         handles,
         counters,
         shared,
+        steering,
     })
 }
