@@ -27,8 +27,8 @@ pub struct Running {
 /// The software hand-off stays on in every mode: anything that still lands
 /// on another lcore's queue is passed to its owner.
 pub enum Steering {
-    /// One rx queue (or one lcore): nothing to steer.
-    SingleQueue,
+    /// One switch lcore: every reply is already its own.
+    OneLcore,
     /// The NIC puts UDP to `issuer_port_base + i` on lcore i's queue.
     Flow(Vec<rte::Flow>),
     /// The driver refused the rules (the reason): hand-off only.
@@ -39,7 +39,7 @@ impl Steering {
     /// One line for the log and the status: `rte_flow (2 rules)`.
     pub fn describe(&self) -> String {
         match self {
-            Steering::SingleQueue => "none needed (one rx queue)".into(),
+            Steering::OneLcore => "none needed (one switch lcore)".into(),
             Steering::Flow(rules) => format!("rte_flow ({} rules)", rules.len()),
             Steering::Handoff(why) => format!("software hand-off ({why})"),
         }
@@ -49,8 +49,11 @@ impl Steering {
 /// Installs a rule per lcore, "UDP to service_ip:issuer_port_base + i →
 /// lcore i's rx queue", all or none. Needs the port started.
 fn steer_replies(plan: &Plan, (port_index, port): (usize, &Port), cfg: &SwitchConfig) -> Steering {
-    if port.rx_queues_configured() < 2 || plan.lcores.len() < 2 {
-        return Steering::SingleQueue;
+    if plan.lcores.len() < 2 {
+        return Steering::OneLcore;
+    }
+    if port.rx_queues_configured() < 2 {
+        return Steering::Handoff("one rx queue: nothing for the NIC to steer to".into());
     }
     let mut rules = Vec::with_capacity(plan.lcores.len());
     for (i, lp) in plan.lcores.iter().enumerate() {
