@@ -160,10 +160,9 @@ pub struct Spec {
 }
 
 /// What decode checks in the bytes of a field the fast walk handles.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Check {
     /// Any bytes.
-    #[default]
     Binary,
     /// ASCII, 0x00..=0x7F.
     Text,
@@ -173,7 +172,7 @@ pub(crate) enum Check {
 
 /// One field's layout as the decode walk wants it: four bytes, no nested enums, so the
 /// walk reads one small entry per field instead of a `FieldSpec` behind an `Option`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Layout {
     /// The fixed length, or the largest length the prefix may state (units).
     pub(crate) len: u16,
