@@ -199,6 +199,7 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                         &cfg.accounts,
                         |id| ids.iter().position(|x| *x == id).map(|i| i as u32),
                         plan.lcores.len(),
+                        sw.dedup_capacity as usize,
                     )
                     .map_err(|e| Failure::Config(format!("{e:#}")))?,
                 )
@@ -246,6 +247,9 @@ fn run(cli: &Cli) -> Result<(), Failure> {
                 config: sw,
                 routes,
                 hooks,
+                duplicates: money
+                    .as_mut()
+                    .map_or_else(Vec::new, |m| std::mem::take(&mut m.duplicates)),
             },
             // Not the signal flag: on SIGTERM the lcores keep running
             // until the closing cutoff has been passed and settled.

@@ -1,6 +1,7 @@
 //! The money state in the daemon: the journal (recovered at start), the
-//! ledger rebuilt from it, the per-lcore escrow and money hooks, and the
-//! clearing desk's loop on a control-plane thread.
+//! ledger rebuilt from it, the per-lcore escrow and money hooks, the
+//! duplicate-filter entries recovered for the lcores, and the clearing
+//! desk's loop on a control-plane thread.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use ledger::{
     AccountKey, ClearingDesk, CoarseClock, CutoffSchedule, DeskConfig, EpochBoard, EscrowBoard,
     Ledger, Refiller,
 };
+use switch::dedup::{DedupKey, Outcome};
 
 pub use clearwayd::config::{AccountSection, ClearingSection, JournalSection};
 
@@ -32,16 +34,24 @@ pub struct MoneyState {
     /// For participant and route changes (taken by the control plane).
     pub control_producer: Option<journal::Producer>,
     pub journal_dir: PathBuf,
+    /// How the newest money-moving requests were answered before this
+    /// start, oldest first: every lcore's duplicate filter is seeded with
+    /// them, so a retransmission is answered again, not forwarded again
+    /// (taken by the switch's launch).
+    pub duplicates: Vec<(DedupKey, Outcome)>,
 }
 
 /// Recovers the journal and the ledger, opens configured accounts on first
-/// start, and builds one set of hooks per lcore.
+/// start, and builds one set of hooks per lcore. `dedup_window` is the
+/// lcores' duplicate window (`[switch] dedup_capacity`): that many of the
+/// newest answered requests are kept for seeding their filters.
 pub fn start(
     journal_cfg: &JournalSection,
     clearing: &ClearingSection,
     accounts: &[AccountSection],
     participant_index: impl Fn(&str) -> Option<u32>,
     lcores: usize,
+    dedup_window: usize,
 ) -> anyhow::Result<MoneyState> {
     let dir = &journal_cfg.dir;
     std::fs::create_dir_all(dir)
@@ -52,10 +62,11 @@ pub fn start(
             clearing.settlement_dir.display()
         )
     })?;
-    let (ledger, report) = ledger::recover(dir)
+    let (ledger, report) = ledger::recover_keeping(dir, dedup_window)
         .with_context(|| format!("recovering the journal in {}", dir.display()))?;
+    let duplicates = ledger::hooks::duplicate_seed(ledger.recent_answers());
     println!(
-        "clearwayd: journal {}: recovered up to LSN {} ({} records{}); open window {}",
+        "clearwayd: journal {}: recovered up to LSN {} ({} records{}); open window {}; {} answered requests for the duplicate filters",
         dir.display(),
         report.next_lsn.saturating_sub(1),
         report.records_replayed,
@@ -68,7 +79,8 @@ pub fn start(
             ),
             None => String::new(),
         },
-        ledger.open_epoch()
+        ledger.open_epoch(),
+        duplicates.len()
     );
     // One producer per lcore, one for the clearing desk, one for the
     // control plane's participant and route changes.
@@ -158,6 +170,7 @@ pub fn start(
         settlement_dir: clearing.settlement_dir.clone(),
         control_producer: Some(control_producer),
         journal_dir: dir.clone(),
+        duplicates,
     })
 }
 

@@ -7,6 +7,7 @@ use anyhow::Context;
 use nic_config::plan::Plan;
 use rte::{Eal, FlowRule, LcoreHandle, Mempool, Port};
 use switch::counters::LcoreCounters;
+use switch::dedup::{DedupKey, Outcome};
 use switch::pipeline::{
     handoff, AlwaysAllow, LcoreParts, LcoreQueues, MoneyHooks, Shared, SwitchConfig, SwitchLcore,
 };
@@ -75,6 +76,10 @@ pub struct SwitchSetup {
     pub routes: Arc<Published>,
     /// One per lcore (the money state's); empty = approve everything.
     pub hooks: Vec<Box<dyn MoneyHooks>>,
+    /// Requests answered before this start, oldest first (the money
+    /// state's `duplicates`): seeded into every lcore's duplicate filter,
+    /// since a retransmission may arrive on any lcore.
+    pub duplicates: Vec<(DedupKey, Outcome)>,
 }
 
 /// Builds every switch lcore on the main thread (all tables allocated
@@ -91,6 +96,7 @@ pub fn launch(
         config: cfg,
         routes,
         mut hooks,
+        duplicates,
     } = what;
     let lcores = plan.lcores.len();
     let shared = Arc::new(
@@ -134,7 +140,8 @@ pub fn launch(
             },
             counters: writer,
         };
-        let lcore = SwitchLcore::new(parts, rte::tsc::now()).map_err(anyhow::Error::msg)?;
+        let mut lcore = SwitchLcore::new(parts, rte::tsc::now()).map_err(anyhow::Error::msg)?;
+        lcore.duplicate_filter_mut().seed(&duplicates);
         built.push((lp.lcore, lcore));
     }
     let mut handles = Vec::new();

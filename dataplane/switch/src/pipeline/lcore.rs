@@ -287,6 +287,12 @@ impl SwitchLcore {
         self.flush();
     }
 
+    /// The lcore's duplicate filter: seeded at start, before the lcore runs,
+    /// with the requests answered before a restart (`DuplicateFilter::seed`).
+    pub fn duplicate_filter_mut(&mut self) -> &mut DuplicateFilter {
+        &mut self.dedup
+    }
+
     /// Sends whatever waits in the tx buffer now.
     pub fn flush(&mut self) {
         self.tx.flush();
