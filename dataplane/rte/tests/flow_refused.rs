@@ -1,4 +1,4 @@
-//! Drivers without rte_flow refuse a steering rule with a typed FlowError
+//! Drivers without rte_flow (net_ring, net_null, net_memif) refuse a steering rule with a typed FlowError
 //! (DPDK's errno, type and message, and what to do), never a crash; the
 //! switch then steers replies in software.
 
@@ -85,5 +85,27 @@ fn rule_for_a_queue_the_port_lacks_is_refused_before_the_driver_sees_it() {
     assert_eq!(port.rx_queues_configured(), 1);
     let err = port.flow_create(&rule).expect_err("queue 1 of 1");
     assert_eq!(err.kind, FlowErrorKind::ActionConf);
-    assert!(err.message.contains("rx queue 1 is not configured"), "{err}");
+    assert!(
+        err.message.contains("rx queue 1 is not configured"),
+        "{err}"
+    );
+}
+
+#[test]
+fn memif_port_refuses_flow_rules_with_a_typed_error() {
+    let socket = std::env::temp_dir().join(format!("clw-flow-memif-{}.sock", std::process::id()));
+    let mut args = rte::test_eal_args("flowmemif");
+    args.push(format!(
+        "--vdev=net_memif0,role=server,socket={},socket-abstract=no",
+        socket.display()
+    ));
+    let eal = Eal::init(&args).unwrap();
+    let pool = Mempool::create(&eal, "flowmemif", 1023, 0, 2176, -1).unwrap();
+    let port = Port::by_name(&eal, "net_memif0").unwrap();
+    port.configure(&two_queues(), &pool).unwrap();
+    port.start().unwrap();
+    // No peer is needed: the refusal comes before any link.
+    assert_no_flow_api(&port, "net_memif");
+    drop(port);
+    let _ = std::fs::remove_file(&socket);
 }
