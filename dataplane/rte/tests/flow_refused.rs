@@ -1,6 +1,6 @@
-//! Drivers without rte_flow (net_ring, net_null, net_memif) refuse a steering rule with a typed FlowError
-//! (DPDK's errno, type and message, and what to do), never a crash; the
-//! switch then steers replies in software.
+//! Drivers without rte_flow (net_ring, net_null, net_memif) refuse a
+//! steering rule with a typed FlowError (DPDK's errno, type and message, and
+//! what to do), never a crash; the switch then steers replies in software.
 
 use rte::{Eal, FlowErrorKind, FlowRule, Mempool, Port, PortConfig};
 
