@@ -222,10 +222,15 @@ fn run(cli: &Cli) -> Result<(), Failure> {
             };
         let control = Arc::new(
             control::ControlPlane::new(cfg.participants.clone(), cfg.routes.clone(), log)
-                .map_err(|e| Failure::Config(format!("participants and routes: {e}")))?,
+                .map_err(|e| Failure::Config(format!("participants and routes: {e}")))?
+                // Key rotation deadlines in the lcores' clock, at its exact rate.
+                .with_key_clock(Arc::new(control::keys::TscClock::with_hz(eal.tsc_hz()))),
         );
         if let Some(m) = &money {
             replay_changes(&control, m).map_err(Failure::Config)?;
+        }
+        for (id, why) in control.key_problems() {
+            eprintln!("clearwayd: participant {id} has no usable MAC key, its messages are dropped until `clearctl participants rotate-key {id}`: {why}");
         }
         let routes = control.published();
         let desk_stop = Arc::new(AtomicBool::new(false));
