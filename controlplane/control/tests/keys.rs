@@ -6,7 +6,7 @@ use auth::{Algorithm, KeyUsed, MacKey};
 use control::keys::KeyClock;
 use control::sources::ChangeRecord;
 use control::testkit::{demo_participants, MemoryChangeLog};
-use control::types::{KeyRotation, MacAlgorithm, MacSpec, ParticipantPatch, ParticipantSpec, Role};
+use control::types::{KeyRotation, MacAlgorithm, MacSpec, ParticipantPatch, ParticipantSpec};
 use control::{ControlError, ControlPlane};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
