@@ -8,7 +8,7 @@
 //!   message that decodes re-encodes to the same bytes (whatever field
 //!   layout the operator's file described).
 
-use wire::iso8583::{encode, FieldValues, Message, Spec};
+use wire::iso8583::{encode, unpack_bcd, FieldValues, Message, Spec};
 
 /// Splits an input at its first NUL: (spec text, message bytes).
 pub fn split(bytes: &[u8]) -> (&[u8], &[u8]) {
@@ -37,12 +37,29 @@ fn check_message(spec: &Spec, bytes: &[u8]) {
     let Ok(msg) = Message::decode(bytes, spec) else {
         return;
     };
+    // Values as `encode` takes them: BCD fields as their ASCII digits, the
+    // rest as their wire bytes.
+    let fields: Vec<(u8, Vec<u8>)> = msg
+        .data_fields()
+        .map(|(n, wire)| match msg.bcd_digits(n) {
+            Some(digits) => {
+                let mut ascii = vec![0u8; digits];
+                unpack_bcd(wire, digits, &mut ascii);
+                (n, ascii)
+            }
+            None => (n, wire.to_vec()),
+        })
+        .collect();
     let mut values = FieldValues::new();
-    for (n, wire) in msg.data_fields() {
-        values.set(n, wire).expect("decoded fields are data fields");
+    for (n, value) in &fields {
+        values
+            .set(*n, value)
+            .expect("decoded fields are data fields");
     }
     let mut out = vec![0u8; bytes.len()];
-    let len = encode(spec, msg.mti(), &values, &mut out).expect("decoded values re-encode");
+    // `encode` takes the MTI as four digits; `mti()` is its wire form
+    // (two bytes under a BCD-MTI spec).
+    let len = encode(spec, &msg.mti_digits(), &values, &mut out).expect("decoded values re-encode");
     assert_eq!(
         &out[..len],
         bytes,
