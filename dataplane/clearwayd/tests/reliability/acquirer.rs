@@ -17,6 +17,9 @@ use super::{amount_of, ACQ, PAN, SWITCH};
 pub struct AcqLog {
     /// STAN → amount of every request the kernel accepted for sending.
     pub sent: BTreeMap<u32, u64>,
+    /// STAN → its field 7 (transmission date and time, part of the
+    /// ledger's key).
+    pub transmitted: BTreeMap<u32, [u8; 10]>,
     /// STAN → field 39 of every 0210 received for it, in arrival order.
     pub answers: BTreeMap<u32, Vec<String>>,
     /// Datagrams that were not one well-formed ISO 8583 message: the
@@ -106,13 +109,22 @@ impl Acquirer {
 
     fn send_one(&mut self, stan: u32) -> bool {
         let amount = amount_of(stan);
-        let req = request("0200", stan, PAN).set(4, &format!("{amount:012}"));
+        let at = field_7_now();
+        let req = request("0200", stan, PAN)
+            .set(4, &format!("{amount:012}"))
+            .set(7, std::str::from_utf8(&at).expect("digits"));
         // Recorded before the send: the answer may beat the bookkeeping.
-        self.log.lock().unwrap().sent.insert(stan, amount);
+        {
+            let mut l = self.log.lock().unwrap();
+            l.sent.insert(stan, amount);
+            l.transmitted.insert(stan, at);
+        }
         if self.sock.send_to(&framed(&req.encode()), SWITCH).is_ok() {
             true
         } else {
-            self.log.lock().unwrap().sent.remove(&stan);
+            let mut l = self.log.lock().unwrap();
+            l.sent.remove(&stan);
+            l.transmitted.remove(&stan);
             false
         }
     }
@@ -189,4 +201,28 @@ fn receive(sock: UdpSocket, log: Arc<Mutex<AcqLog>>, stop: Arc<AtomicBool>) {
             (mti, stan, rc) => l.unexpected.push(format!("{mti} stan {stan:?} rc {rc:?}")),
         }
     }
+}
+
+/// Field 7 for now: MMDDhhmmss in UTC (the switch refuses stale ones).
+pub fn field_7_now() -> [u8; 10] {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let text = format!(
+        "{month:02}{day:02}{:02}{:02}{:02}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    );
+    text.into_bytes().try_into().expect("ten digits")
 }

@@ -12,14 +12,14 @@ use ledger::{AccountKey, EntryKind, TxnKey, TxnState};
 use reliability::Row;
 
 use super::acquirer::AcqLog;
-use super::{ACQ_ID, ACQ_RESERVE, CURRENCY, ISS_ID, ISS_RESERVE, TRANSMITTED_AT};
+use super::{ACQ_ID, ACQ_RESERVE, CURRENCY, ISS_ID, ISS_RESERVE};
 
-/// The ledger's key of request `stan` from the acquirer.
-pub fn txn_key(stan: u32) -> TxnKey {
+/// The ledger's key of request `stan` sent at `transmission` (field 7).
+pub fn txn_key(stan: u32, transmission: [u8; 10]) -> TxnKey {
     TxnKey {
         originator: ACQ_ID,
         stan,
-        transmission: *TRANSMITTED_AT,
+        transmission,
         rrn: format!("{stan:012}").into_bytes().try_into().unwrap(),
     }
 }
@@ -109,7 +109,7 @@ pub fn audit(row: &mut Row, acq: &AcqLog, accounted: &BTreeSet<u32>, journal_dir
         .collect();
     row.recovered = posted.len() as u64;
     for stan in &approved {
-        match ledger.transaction(&txn_key(*stan)) {
+        match ledger.transaction(&txn_key(*stan, acq.transmitted[stan])) {
             Some(TxnState::Posted { amount, .. }) if *amount == acq.sent[stan] => {}
             other => row.problem(format!(
                 "the acquirer saw approval {stan:06} ({} minor units) but the recovered ledger has {other:?}",

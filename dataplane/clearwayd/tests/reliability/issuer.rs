@@ -97,7 +97,10 @@ impl Issuer {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             let m = Msg::new("0800")
-                .set(7, "1127093015")
+                .set(
+                    7,
+                    std::str::from_utf8(&super::acquirer::field_7_now()).expect("digits"),
+                )
                 .set(11, "000001")
                 .set(70, "001");
             let _ = self.sock.send_to(&framed(&m.encode()), SWITCH);

@@ -49,6 +49,9 @@ pub struct Lab {
     daemon: Option<Daemon>,
     /// Everything earlier daemons of this lab printed (before a kill -9).
     pub earlier_output: String,
+    /// Keep the scenario's directory (config, journal, logs) for a look
+    /// afterwards; cleared once a scenario found nothing wrong.
+    pub keep_files: bool,
 }
 
 impl Lab {
@@ -96,6 +99,7 @@ impl Lab {
             tcp,
             daemon: None,
             earlier_output: String::new(),
+            keep_files: true,
         };
         lab.launch();
         lab
@@ -225,6 +229,8 @@ reserve = {ISS_RESERVE}
 [[participants]]
 id = "acq"
 roles = ["acquirer"]
+# Field 32 of its requests (testkit::request): its own institution.
+institution_ids = ["123456"]
 sources = ["{acq}"]
 
 [[participants]]
