@@ -52,6 +52,14 @@ fn kill_9_under_load_with_restarts_loses_no_approval_and_no_cent() {
         }
     }
     run.drain(Duration::from_secs(3), Duration::from_millis(300));
+    // Like a real acquirer, repeat what is overdue: the switch answers a
+    // repeat of a journaled transaction from its duplicate filter (rebuilt
+    // from the journal at start) and forwards one it never recorded.
+    let overdue = run.acq.log().unanswered();
+    let before = run.metric("clearway_duplicates_answered_total", "");
+    run.acq.repeat(&overdue);
+    run.drain(Duration::from_secs(3), Duration::from_millis(300));
+    let answered_again = run.metric("clearway_duplicates_answered_total", "") - before;
     let acq = run.acq.log();
     // Only requests of a round that ended in a kill may stay unanswered.
     let unanswered: BTreeSet<u32> = acq.unanswered().into_iter().collect();
@@ -69,7 +77,8 @@ fn kill_9_under_load_with_restarts_loses_no_approval_and_no_cent() {
         ),
     );
     run.row.notes = format!(
-        "{} requests in flight at the kills, unanswered; ",
+        "{} requests overdue after the kills, repeated: {answered_again} answered from the rebuilt duplicate filter, {} still unanswered; ",
+        overdue.len(),
         accounted.len()
     );
     run.finish(&accounted);

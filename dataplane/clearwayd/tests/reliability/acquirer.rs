@@ -27,6 +27,8 @@ pub struct AcqLog {
     pub undecodable: u64,
     /// Decodable messages that are not a 0210 answer to one of ours.
     pub unexpected: Vec<String>,
+    /// Requests sent again because their answer was overdue.
+    pub repeats: u64,
 }
 
 impl AcqLog {
@@ -103,6 +105,27 @@ impl Acquirer {
         let mut n = 0;
         while Instant::now() < until && !stop.load(Ordering::Relaxed) {
             n += self.send(per_second.div_ceil(20), per_second).len() as u32;
+        }
+        n
+    }
+
+    /// Sends the requests `stans` again, byte for byte (same STAN, field 7
+    /// and RRN), as an acquirer does when an answer is overdue; returns how
+    /// many went out.
+    pub fn repeat(&mut self, stans: &[u32]) -> usize {
+        let mut n = 0;
+        for &stan in stans {
+            let Some(at) = self.log.lock().unwrap().transmitted.get(&stan).copied() else {
+                continue;
+            };
+            let req = request("0200", stan, PAN)
+                .set(4, &format!("{:012}", amount_of(stan)))
+                .set(7, std::str::from_utf8(&at).expect("digits"));
+            if self.sock.send_to(&framed(&req.encode()), SWITCH).is_ok() {
+                self.log.lock().unwrap().repeats += 1;
+                n += 1;
+            }
+            std::thread::sleep(Duration::from_micros(500));
         }
         n
     }
