@@ -125,7 +125,14 @@ pub(crate) fn load_key(id: &str, spec: &MacSpec) -> Result<MacKey, ControlError>
             let text = read_key_file(path).map_err(|message| {
                 invalid("mac.key_file", format!("participant {id}: {message}"))
             })?;
-            MacKey::from_hex(alg, &text).map_err(|e| bad_key(&format!("key file {path}"), e))
+            let key =
+                MacKey::from_hex(alg, &text).map_err(|e| bad_key(&format!("key file {path}"), e));
+            // The file's text is key material: wipe it rather than leave it
+            // in freed heap memory.
+            let mut bytes = text.into_bytes();
+            bytes.fill(0);
+            std::hint::black_box(&bytes);
+            key
         }
     }
 }

@@ -6,6 +6,9 @@
 //!   (`switch::routes::Published`): never a pause, never a half-applied change.
 //! * [`api`]: the HTTP/JSON API on a Unix socket (and optionally TCP with a
 //!   bearer token) that `clearctl` speaks, including Prometheus `/metrics`.
+//! * [`keys`]: participants' MAC keys: key files loaded into the rings the
+//!   lcores verify and seal with, rotation deadlines in the lcores' clock;
+//!   the API shows key ids, never keys.
 //! * [`sources`]: the traits the daemon implements for the API: live status
 //!   and counters, the money state (ledger), journal figures.
 //! * [`types`] and [`client`]: the API's JSON documents and a blocking

@@ -325,3 +325,63 @@ fn a_participant_added_with_a_key_file_is_journaled_without_its_key() {
     replay_into(&restarted, &log);
     assert_eq!(restarted.participants(), cp.participants());
 }
+
+/// The HTTP endpoint as clearctl meets it: 404 unknown participant, 400 a
+/// body that is not a rotation or names no usable file, 200 with ids only.
+#[test]
+fn the_rotate_key_endpoint_answers_with_ids_and_refuses_with_reasons() {
+    use control::api::ApiConfig;
+    use control::client::{Client, ClientError, Endpoint};
+    use control::testkit::{FakeJournal, FakeMoney, FakeStatus, TestServer};
+    use control::types::KeyRotated;
+    use hyper::Method;
+
+    let dir = tempfile::tempdir().unwrap();
+    let control = Arc::new(plane(
+        config(dir.path()),
+        MemoryChangeLog::new(),
+        Arc::default(),
+    ));
+    let sources = control::api::Sources {
+        control: control.clone(),
+        money: FakeMoney::new(&[]),
+        status: FakeStatus::new(),
+        journal: FakeJournal::new(),
+    };
+    let server = TestServer::start(ApiConfig::unix(dir.path().join("api.sock")), sources).unwrap();
+    let client = Client::new(Endpoint::Unix(server.socket.clone())).unwrap();
+    let status = |r: Result<KeyRotated, ClientError>| match r {
+        Err(ClientError::Api { status, .. }) => status,
+        other => panic!("expected an API error, got {other:?}"),
+    };
+    let b = key_file(dir.path(), "bank-a-2.key", KEY_B);
+    let path = "/v1/participants/bank-a/rotate-key";
+    assert_eq!(
+        status(client.send(
+            Method::POST,
+            "/v1/participants/nobody/rotate-key",
+            &rotation(&b, 0)
+        )),
+        404
+    );
+    for body in [
+        serde_json::json!({"key_file": b, "key": KEY_B}),
+        serde_json::json!({"key_file": "relative.key"}),
+        serde_json::json!({"key_file": b, "algorithm": "des"}),
+        serde_json::json!({"key_file": b, "overlap_ms": 10u64 * 365 * 86_400_000}),
+    ] {
+        assert_eq!(
+            status(client.send(Method::POST, path, &body)),
+            400,
+            "{body}"
+        );
+    }
+    let done: KeyRotated = client
+        .send(Method::POST, path, &rotation(&b, 60_000))
+        .unwrap();
+    assert_eq!(done.mac.key_id, Some(key(KEY_B).id().to_string()));
+    let listed: serde_json::Value = client.get("/v1/participants").unwrap();
+    let text = listed.to_string();
+    assert!(text.contains(&key(KEY_A).id().to_string()), "{text}");
+    assert!(!text.contains(KEY_A) && !text.contains(KEY_B), "{text}");
+}
