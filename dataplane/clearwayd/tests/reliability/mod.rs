@@ -56,6 +56,8 @@ pub struct Run {
     pub iss: issuer::Issuer,
     pub row: Row,
     started: Instant,
+    /// The acquirer's available amount (API) before any traffic.
+    available_before: Option<i64>,
 }
 
 impl Run {
@@ -67,12 +69,14 @@ impl Run {
         let iss = issuer::Issuer::start(behaviour);
         iss.sign_on();
         let acq = acquirer::Acquirer::bind();
+        let available_before = available(&lab);
         Run {
             lab,
             acq,
             iss,
             row,
             started,
+            available_before,
         }
     }
 
@@ -94,6 +98,23 @@ impl Run {
             acq.answers.values().map(Vec::len).sum::<usize>(),
             udp_drops()
         ));
+        // Live, through the API: what left the acquirer's available amount
+        // is exactly what it saw approved (the ledger's view comes later).
+        let seen: i64 = acq.with_code("00").iter().map(|s| acq.sent[s] as i64).sum();
+        match (self.available_before, available(&self.lab)) {
+            (Some(before), Some(after)) => {
+                self.row.expect(
+                    before - after == seen || (!accounted.is_empty() && before - after >= seen),
+                    format!("the API's available amount fell by {} (from {before} to {after}); the approvals seen total {seen}", before - after),
+                );
+                self.row
+                    .notes
+                    .push_str(&format!("API available {before} -> {after}; "));
+            }
+            other => self.row.problem(format!(
+                "the acquirer's account is not readable through the API: {other:?}"
+            )),
+        }
         let (clean, said) = self.lab.stop();
         let mut row = std::mem::replace(&mut self.row, Row::new("", ""));
         row.expect(clean, "clearwayd did not stop cleanly on SIGTERM");
@@ -150,4 +171,22 @@ fn udp_drops() -> String {
         .map(|(n, v)| format!("{n} {v}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The acquirer's available amount in the operator API (`GET
+/// /v1/accounts/acq`), once the clearing desk has applied what is durable.
+fn available(lab: &lab::Lab) -> Option<i64> {
+    // The desk applies durable records every few ms: let it catch up.
+    std::thread::sleep(Duration::from_millis(100));
+    let r = http::unix(&lab.api, "GET", "/v1/accounts/acq", b"");
+    let v: serde_json::Value = serde_json::from_str(&r.body).ok()?;
+    let accounts = match v {
+        serde_json::Value::Array(a) => a,
+        one => vec![one],
+    };
+    accounts
+        .iter()
+        .find(|a| a.get("currency").and_then(|c| c.as_u64()) == Some(u64::from(CURRENCY)))?
+        .get("available")?
+        .as_i64()
 }
