@@ -197,6 +197,11 @@ impl Net {
     }
 }
 
+/// Whether `msg` carries field `n` (binary fields are not text: no `get`).
+fn has(msg: &Msg, n: u8) -> bool {
+    msg.fields.iter().any(|(f, _)| *f == n)
+}
+
 fn to_acquirer(o: &Out) -> bool {
     o.flow.dst == ACQUIRER
 }
@@ -436,4 +441,33 @@ fn during_a_rotation_both_keys_verify_until_the_overlap_ends_and_answers_use_the
     let c = net.counters();
     assert_eq!(c.dropped(DropReason::MacFail), 1);
     assert_eq!(c.event(Event::Rx), c.event(Event::Tx));
+}
+
+#[test]
+fn with_a_secondary_bitmap_the_mac_is_field_128_both_ways() {
+    let mut net = Net::new("f128", both_keyed);
+    // Field 100 (secondary bitmap) routes to the issuer's institution.
+    let req = request("0200", 20, PAN).set(100, "77001");
+    let bytes = sealed(&req, &acquirer_key());
+    assert!(has(&Msg::decode(&bytes), 128), "the sender puts it in 128");
+    net.acquirer_sends(&bytes);
+    net.run();
+    let out = net.out();
+    assert_eq!(out.len(), 1, "{out:?}");
+    assert!(to_issuer(&out[0]));
+    assert!(has(&out[0].msg, 128) && !has(&out[0].msg, 64));
+    assert!(verifies(&out[0].bytes, &issuer_key()));
+    // A MAC in 64 does not count when the message has a secondary bitmap.
+    let misplaced = req.clone().set(11, "000021").set(37, "000000000021");
+    let mut wrong = misplaced.encode();
+    let index = FieldIndex::decode(&wrong, spec()).unwrap();
+    let tag = acquirer_key().tag(&wrong[..index.message_len()]);
+    let mut with_64 = misplaced.clone();
+    with_64.fields.push((64, tag.to_vec()));
+    wrong = with_64.encode();
+    net.acquirer_sends(&wrong);
+    net.run();
+    let out = net.out();
+    assert_eq!(out[0].msg.get(39), Some("63"), "{out:?}");
+    assert_eq!(net.counters().dropped(DropReason::MacFail), 1);
 }
