@@ -15,12 +15,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod common;
-mod reliability;
+mod faultlab;
 
-use reliability::http::{self, Reply};
-use reliability::issuer::Behaviour;
-use reliability::lab::LabOptions;
-use reliability::{netns, Run};
+use faultlab::http::{self, Reply};
+use faultlab::issuer::Behaviour;
+use faultlab::lab::LabOptions;
+use faultlab::{netns, Run};
 
 /// One bad request: what it is, how it is sent, and whether it is refused
 /// below the API (by the HTTP layer: a bare 4xx without a JSON body, or the

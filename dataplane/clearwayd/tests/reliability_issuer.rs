@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 mod common;
-mod reliability;
+mod faultlab;
 
-use reliability::issuer::Behaviour;
-use reliability::lab::LabOptions;
-use reliability::{netns, Run};
+use faultlab::issuer::Behaviour;
+use faultlab::lab::LabOptions;
+use faultlab::{netns, Run};
 
 const REQUESTS: u32 = 300;
 const RATE: u32 = 600;

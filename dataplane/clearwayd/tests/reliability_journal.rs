@@ -10,11 +10,11 @@ use std::io::Write;
 use std::time::Duration;
 
 mod common;
-mod reliability;
+mod faultlab;
 
-use reliability::issuer::Behaviour;
-use reliability::lab::LabOptions;
-use reliability::{netns, Run};
+use faultlab::issuer::Behaviour;
+use faultlab::lab::LabOptions;
+use faultlab::{netns, Run};
 
 const PHASE: u32 = 200;
 const RATE: u32 = 500;

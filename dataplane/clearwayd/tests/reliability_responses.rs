@@ -8,11 +8,11 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 mod common;
-mod reliability;
+mod faultlab;
 
-use reliability::issuer::{Behaviour, CORRUPTIONS};
-use reliability::lab::LabOptions;
-use reliability::{netns, Run};
+use faultlab::issuer::{Behaviour, CORRUPTIONS};
+use faultlab::lab::LabOptions;
+use faultlab::{netns, Run};
 
 const REQUESTS: u32 = 500;
 const RATE: u32 = 800;
@@ -107,15 +107,14 @@ fn corrupted_responses_are_dropped_never_forwarded_and_the_transaction_is_stood_
     let iss = run.iss.log();
     let m = run.lab.metrics();
     let drop =
-        |r: &str| reliability::http::metric(&m, "clearway_drops_total", &format!("reason=\"{r}\""));
+        |r: &str| faultlab::http::metric(&m, "clearway_drops_total", &format!("reason=\"{r}\""));
     let (bad_frame, bad_iso, unmatched) = (
         drop("bad_frame"),
         drop("bad_iso"),
         drop("unmatched_response"),
     );
-    let timeouts = reliability::http::metric(&m, "clearway_timeouts_total", "");
-    let confirmed =
-        reliability::http::metric(&m, "clearway_reversals_total", "outcome=\"confirmed\"");
+    let timeouts = faultlab::http::metric(&m, "clearway_timeouts_total", "");
+    let confirmed = faultlab::http::metric(&m, "clearway_reversals_total", "outcome=\"confirmed\"");
     let row = &mut run.row;
     let c = iss.corrupted.len() as u64;
     row.faults_injected = c;
