@@ -417,6 +417,22 @@ mod switch_tests {
     }
 
     #[test]
+    fn a_mac_key_file_mistake_names_the_key_file_line() {
+        let text = DEFAULT_CONFIG.replacen(
+            "sources = [\"10.0.1.1:5001\"]",
+            "sources = [\"10.0.1.1:5001\"]\n\n[participants.mac]\nalgorithm = \"hmac-sha256-64\"\nkey_file = \"keys/acq1.hex\"",
+            1,
+        );
+        let all = problems(&text);
+        let line = line_of_nth("sources = [\"10.0.1.1:5001\"]", 0) + 4;
+        assert_eq!(all.len(), 1, "{all:?}");
+        assert!(
+            all[0].starts_with(&format!("line {line}: ")) && all[0].contains("mac.key_file"),
+            "{all:?}"
+        );
+    }
+
+    #[test]
     fn participant_mistakes_are_all_reported_each_at_its_key() {
         let twice = "\n[[participants]]\nid = \"issuer-1\"\nroles = [\"issuer\"]\nsources = [\"10.0.9.9:1\"]\n";
         let text = DEFAULT_CONFIG

@@ -200,8 +200,24 @@ const PARTICIPANT_KEYS: &[&str] = &[
     "mac",
 ];
 
-fn participant_key(field: &str) -> Option<&'static str> {
-    PARTICIPANT_KEYS.iter().copied().find(|k| *k == field)
+/// Keys inside a participant's tables (`mac.key_file`, `rate_limit.burst`).
+const PARTICIPANT_SUBKEYS: &[&str] = &["algorithm", "key_file", "key", "per_second", "burst"];
+
+/// The path under a `[[participants]]` entry that an error's `field`
+/// names: `sources`, or `mac.key_file`; `None` when it names no key.
+fn participant_key(entry: &KeyPath, field: &str) -> Option<KeyPath> {
+    let (top, sub) = match field.split_once('.') {
+        Some((top, sub)) => (top, Some(sub)),
+        None => (field, None),
+    };
+    let top = PARTICIPANT_KEYS.iter().copied().find(|k| *k == top)?;
+    let path = entry.key(top);
+    Some(
+        match sub.and_then(|s| PARTICIPANT_SUBKEYS.iter().copied().find(|k| *k == s)) {
+            Some(sub) => path.key(sub),
+            None => path,
+        },
+    )
 }
 
 /// Participants and routes as the control plane will build the lcores'
@@ -241,10 +257,12 @@ fn check_participants_and_routes(cfg: &Config, issues: &mut Vec<Issue>) {
             Err(e) => {
                 refused.insert(&spec.id);
                 let (at, message) = match &e {
-                    ControlError::Invalid { field, message } => match participant_key(field) {
-                        Some(k) => (entry.key(k), format!("{field}: {message}")),
-                        None => (entry, message.clone()),
-                    },
+                    ControlError::Invalid { field, message } => {
+                        match participant_key(&entry, field) {
+                            Some(at) => (at, format!("{field}: {message}")),
+                            None => (entry, message.clone()),
+                        }
+                    }
                     other => {
                         let text = other.to_string();
                         let at = if text.contains(" source ") {
