@@ -43,6 +43,7 @@ mod failure;
 mod journal;
 mod lock;
 pub mod money;
+mod read_ahead;
 mod reader;
 pub mod record;
 mod recovery;

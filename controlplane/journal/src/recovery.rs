@@ -20,13 +20,14 @@
 //! one; that also shows as a bad record followed by a valid one and stops
 //! the start for an operator to decide, which is the conservative outcome.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::fs::OpenOptions;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 use crate::lock::{lock_dir, LockFailure};
+use crate::read_ahead::with_read_ahead;
 use crate::record::{decode, DecodeError, RecordView, MAGIC};
 use crate::segment::{list_segments, SegmentFileInfo};
 use crate::snapshot::{list_snapshots, read_snapshot, Snapshot};
@@ -217,61 +218,82 @@ impl Recovery {
             .count();
         let segments = &self.segments[first..];
         let mut expected = start + 1;
-        let mut buf = Vec::new();
-        for (n, seg) in segments.iter().enumerate() {
-            let is_last = n + 1 == segments.len();
-            // The first segment read may begin before the snapshot's end
-            // (its early records are skipped); every later one must begin
-            // exactly where the previous ended.
-            if seg.first_lsn > expected || (n > 0 && seg.first_lsn != expected) {
-                return Err(RecoveryError::LsnGap {
-                    segment: seg.path.clone(),
-                    offset: 0,
-                    expected,
-                    found: seg.first_lsn,
-                });
-            }
-            read_segment(&seg.path, &mut buf)?;
-            report.segments_read += 1;
-            let outcome = scan(seg, &buf, &mut expected, |view, offset| {
-                apply(view).map_err(|e| RecoveryError::Apply {
-                    lsn: view.header.lsn,
-                    segment: seg.path.clone(),
-                    offset,
-                    source: e.into(),
-                })?;
-                report.records_replayed += 1;
-                Ok(())
-            })?;
-            if let Some((offset, cause)) = outcome {
-                match find_valid_record(&buf, offset + 1) {
-                    Some(next_valid_offset) => {
-                        return Err(RecoveryError::CorruptMiddle {
+        // The next segment is read on a second thread while this one is
+        // applied (see `read_ahead`).
+        let paths = segments.iter().map(|s| s.path.clone()).collect();
+        with_read_ahead(paths, |reader| {
+            for (n, seg) in segments.iter().enumerate() {
+                let is_last = n + 1 == segments.len();
+                // The first segment read may begin before the snapshot's end
+                // (its early records are skipped); every later one must begin
+                // exactly where the previous ended.
+                if seg.first_lsn > expected || (n > 0 && seg.first_lsn != expected) {
+                    return Err(RecoveryError::LsnGap {
+                        segment: seg.path.clone(),
+                        offset: 0,
+                        expected,
+                        found: seg.first_lsn,
+                    });
+                }
+                let buf = match reader.next_segment() {
+                    Some(Ok(bytes)) => bytes,
+                    Some(Err(source)) => {
+                        return Err(RecoveryError::Io {
                             segment: seg.path.clone(),
-                            offset,
-                            cause,
-                            next_valid_offset,
-                        })
-                    }
-                    None if !is_last => {
-                        return Err(RecoveryError::CorruptClosedSegment {
-                            segment: seg.path.clone(),
-                            offset,
-                            cause,
+                            op: "read",
+                            source,
                         })
                     }
                     None => {
-                        truncate(&seg.path, offset)?;
-                        report.torn_tail = Some(TornTail {
+                        return Err(RecoveryError::Io {
                             segment: seg.path.clone(),
-                            offset,
-                            bytes_dropped: buf.len() as u64 - offset,
-                            cause,
-                        });
+                            op: "read",
+                            source: io::Error::other("the segment reader stopped early"),
+                        })
+                    }
+                };
+                report.segments_read += 1;
+                let outcome = scan(seg, buf, &mut expected, |view, offset| {
+                    apply(view).map_err(|e| RecoveryError::Apply {
+                        lsn: view.header.lsn,
+                        segment: seg.path.clone(),
+                        offset,
+                        source: e.into(),
+                    })?;
+                    report.records_replayed += 1;
+                    Ok(())
+                })?;
+                if let Some((offset, cause)) = outcome {
+                    match find_valid_record(buf, offset + 1) {
+                        Some(next_valid_offset) => {
+                            return Err(RecoveryError::CorruptMiddle {
+                                segment: seg.path.clone(),
+                                offset,
+                                cause,
+                                next_valid_offset,
+                            })
+                        }
+                        None if !is_last => {
+                            return Err(RecoveryError::CorruptClosedSegment {
+                                segment: seg.path.clone(),
+                                offset,
+                                cause,
+                            })
+                        }
+                        None => {
+                            truncate(&seg.path, offset)?;
+                            report.torn_tail = Some(TornTail {
+                                segment: seg.path.clone(),
+                                offset,
+                                bytes_dropped: buf.len() as u64 - offset,
+                                cause,
+                            });
+                        }
                     }
                 }
             }
-        }
+            Ok(())
+        })?;
         let journal_end = expected - 1;
         if let (Some(snap), true) = (&self.snapshot, !segments.is_empty()) {
             if journal_end < snap.lsn {
@@ -286,18 +308,6 @@ impl Recovery {
         report.next_lsn = report.last_lsn + 1;
         Ok(report)
     }
-}
-
-fn read_segment(path: &Path, buf: &mut Vec<u8>) -> Result<(), RecoveryError> {
-    buf.clear();
-    File::open(path)
-        .and_then(|mut f| f.read_to_end(buf))
-        .map_err(|source| RecoveryError::Io {
-            segment: path.to_path_buf(),
-            op: "read",
-            source,
-        })?;
-    Ok(())
 }
 
 /// Walks the records of one segment. Records below `expected` (covered by

@@ -94,17 +94,32 @@ impl TxnTable {
 
     /// Loads the index slot of each key, changing nothing: called for a
     /// batch before applying it, so the cache misses of the batch are in
-    /// flight together (a tight loop of independent loads) rather than one
-    /// at a time inside the apply.
+    /// flight together rather than one at a time inside the apply. Hash
+    /// first, load after: a tight loop of independent loads keeps them all
+    /// in the core's window at once (hashing between them would not).
     pub fn warm(&self, keys: impl Iterator<Item = TxnKey>) {
+        const CHUNK: usize = 32;
         if self.slots.is_empty() {
             return;
         }
+        let mut homes = [0usize; CHUNK];
+        let mut n = 0;
         let mut acc = 0u64;
         for key in keys {
-            acc ^= self.slots[self.home(self.hash(&key))];
+            homes[n] = self.home(self.hash(&key));
+            n += 1;
+            if n == CHUNK {
+                acc ^= self.load_all(&homes);
+                n = 0;
+            }
         }
+        acc ^= self.load_all(&homes[..n]);
         std::hint::black_box(acc);
+    }
+
+    #[inline(always)]
+    fn load_all(&self, homes: &[usize]) -> u64 {
+        homes.iter().fold(0, |acc, &i| acc ^ self.slots[i])
     }
 
     #[inline]
