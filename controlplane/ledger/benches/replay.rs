@@ -10,9 +10,11 @@
 //!   the page cache, as after a process crash (not a power loss).
 //!
 //! `cargo bench -p ledger --bench replay` (`-- --records N` to change the
-//! size, `-- --dir PATH` for where the journal goes; default under the
-//! target directory). Prints seconds, records per second, CPU seconds and
-//! peak RSS. Run it on a quiet machine, or compare CPU seconds.
+//! size, `-- --dir PATH` for where the ~1 GiB journal goes; default under
+//! the target directory, `/dev/shm/...` when the disk is short: tmpfs is
+//! page cache too). Prints seconds, records per second, CPU seconds of the
+//! replaying thread (the segment read-ahead thread not included) and peak
+//! RSS. Run it on a quiet machine, or compare CPU seconds.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -97,6 +97,11 @@ pub struct ClearingDesk {
     next_cutoff_ms: Option<u64>,
     /// Windows whose settlement records are journaled but not yet read back.
     settling: BTreeSet<Epoch>,
+    /// Closed windows without a single entry: their (empty) files are
+    /// written and there is no settlement record to journal, so the ledger
+    /// never sees them start settling. After a restart they are settled
+    /// again, to the same bytes.
+    settled_empty: BTreeSet<Epoch>,
     /// Holds whose release is journaled but not yet read back.
     releasing: usize,
     /// The desk's last appended record.
@@ -130,6 +135,7 @@ impl ClearingDesk {
             config,
             next_cutoff_ms,
             settling: BTreeSet::new(),
+            settled_empty: BTreeSet::new(),
             releasing: 0,
             last_seq: None,
             withdrawals: Vec::new(),
@@ -216,6 +222,7 @@ impl ClearingDesk {
                 **e < self.ledger.open_epoch()
                     && !w.settlement_started()
                     && !self.settling.contains(*e)
+                    && !self.settled_empty.contains(*e)
                     && w.closed_at_ms.is_some_and(|at| {
                         now_ms >= at.saturating_add(self.config.in_flight_grace_ms)
                     })
@@ -226,12 +233,29 @@ impl ClearingDesk {
         for &epoch in &due {
             let run = settle(&self.ledger, epoch)?;
             run.write_files(&self.config.settlement_dir)?;
+            let mut journaled = 0;
             for r in run.journal_records() {
                 self.append(&r)?;
+                journaled += 1;
             }
-            self.settling.insert(epoch);
+            if journaled == 0 {
+                self.settled_empty.insert(epoch);
+            } else {
+                self.settling.insert(epoch);
+            }
         }
         Ok(due)
+    }
+
+    /// Whether closed window `epoch` is settled: its settlement records
+    /// read back by the ledger, or it had nothing to settle and its files
+    /// are written.
+    pub fn window_settled(&self, epoch: Epoch) -> bool {
+        self.settled_empty.contains(&epoch)
+            || self
+                .ledger
+                .window(epoch)
+                .is_some_and(|w| w.settlement_started())
     }
 
     /// Journals a reserve deposit (`reference` makes it exactly-once).

@@ -150,6 +150,31 @@ fn a_day_at_the_desk_settles_the_closed_window_and_recovers_to_the_same_state() 
         assert_eq!(verify_checksum(&bytes), Ok(()), "{name}");
     }
 
+    assert!(desk.window_settled(1));
+
+    // 00:02: window 2 saw nothing. It still closes, settles once (files
+    // with no rows, no record to journal) and counts as settled.
+    let t2 = t0 - 10_000 + 2 * MIN;
+    let r = desk.tick(t2, journal.durable_lsn()).unwrap();
+    assert_eq!(r.cutoff, Some((2, 3)));
+    assert_eq!(epochs.observe(0), 3);
+    wait(&journal, &desk, &lcore, None);
+    let r = desk.tick(t2 + 5_000, journal.durable_lsn()).unwrap();
+    assert_eq!(r.settled, vec![2]);
+    assert!(
+        desk.window_settled(2),
+        "an empty window is settled once its files are written"
+    );
+    assert!(
+        desk.tick(t2 + 6_000, journal.durable_lsn())
+            .unwrap()
+            .settled
+            .is_empty(),
+        "and only once"
+    );
+    let net = std::fs::read(files.path().join("window-0000000002-net.csv")).unwrap();
+    assert_eq!(verify_checksum(&net), Ok(()));
+
     let state = desk.ledger().clone();
     drop(desk);
     drop(lcore);
