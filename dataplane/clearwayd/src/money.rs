@@ -237,9 +237,7 @@ pub fn final_cutoff(
         let done = {
             let mut desk = state.desk.lock().unwrap_or_else(|p| p.into_inner());
             let _ = desk.tick(now_ms(), journal_durable());
-            desk.ledger()
-                .window(closed)
-                .is_some_and(|w| w.settlement_started())
+            desk.window_settled(closed)
         };
         if done {
             return Some(closed);
