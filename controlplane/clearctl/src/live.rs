@@ -27,6 +27,16 @@ pub fn status(client: &Client, out: Output) -> anyhow::Result<()> {
                 "routes",
                 format!("{} (version {})", s.routes, s.routes_version),
             ),
+            (
+                "journal",
+                match (&s.journal.failure, s.journal.failed) {
+                    (Some(why), _) => format!("FAILED: {why}"),
+                    (None, true) => "FAILED (see the daemon's log)".into(),
+                    (None, false) => {
+                        format!("ok ({} records not yet durable)", s.journal.lag_records)
+                    }
+                },
+            ),
         ]);
         println!();
         let ports: Vec<Vec<String>> = s

@@ -32,8 +32,8 @@ use crate::error::ControlError;
 use crate::metrics;
 use crate::sources::{ChangeLogError, JournalSource, MoneyError, MoneyState, StatusSource};
 use crate::types::{
-    ErrorBody, ErrorDetail, LimitChange, ParticipantPatch, ParticipantSpec, Published,
-    ReserveChange, RouteRow, StatsReport, StatusReport,
+    ErrorBody, ErrorDetail, JournalHealth, LimitChange, ParticipantPatch, ParticipantSpec,
+    Published, ReserveChange, RouteRow, StatsReport, StatusReport,
 };
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
@@ -258,6 +258,14 @@ async fn status(State(s): State<AppState>) -> ApiResult<StatusReport> {
             participants: src.control.participant_count() as u64,
             routes: src.control.route_count() as u64,
             window: src.money.current_window(),
+            journal: {
+                let j = src.journal.figures();
+                JournalHealth {
+                    failed: j.failed,
+                    failure: j.failure,
+                    lag_records: j.lag_records,
+                }
+            },
         })
     })
     .await

@@ -75,6 +75,8 @@ pub struct JournalFigures {
     pub sync_seconds: f64,
     /// Whether the journal has failed (disk full, fsync error).
     pub failed: bool,
+    /// Why, with what to do (set when `failed`).
+    pub failure: Option<String>,
 }
 
 pub trait JournalSource: Send + Sync {

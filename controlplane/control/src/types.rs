@@ -306,6 +306,21 @@ pub struct StatusReport {
     pub routes: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<WindowSummary>,
+    /// The money journal's health: a failed journal means money-moving
+    /// requests are declined with 96 until it is fixed.
+    #[serde(default)]
+    pub journal: JournalHealth,
+}
+
+/// `journal` in [`StatusReport`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalHealth {
+    pub failed: bool,
+    /// The failure and its remedy, when `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Records appended but not yet durable.
+    pub lag_records: u64,
 }
 
 /// `clearctl stats`: cumulative counters (deltas are the client's job).

@@ -104,6 +104,21 @@ fn status_reports_version_ports_lcores_and_the_open_window() {
     assert_eq!(st.participants, 2);
     assert_eq!(st.routes, 1);
     assert_eq!(st.window.unwrap().number, 1);
+    assert!(!st.journal.failed);
+}
+
+#[test]
+fn status_names_a_failed_journal_and_its_remedy() {
+    let s = setup();
+    let why = "journal fdatasync failed on /j/00000001.seg: Input/output error. …";
+    s.fakes.journal.set(control::sources::JournalFigures {
+        failed: true,
+        failure: Some(why.into()),
+        ..Default::default()
+    });
+    let st: StatusReport = s.client.get("/v1/status").unwrap();
+    assert!(st.journal.failed);
+    assert_eq!(st.journal.failure.as_deref(), Some(why));
 }
 
 #[test]

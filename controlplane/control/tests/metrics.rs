@@ -128,6 +128,7 @@ fn money_window_and_journal_figures_are_exported() {
         syncs: 10,
         sync_seconds: 0.02,
         failed: false,
+        failure: None,
     });
     let s = scrape(&client);
     let a = [("participant", "bank-a"), ("currency", "978")];

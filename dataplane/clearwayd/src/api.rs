@@ -101,6 +101,7 @@ impl JournalSource for JournalFiguresSource {
             syncs: s.syncs,
             sync_seconds: s.sync_nanos as f64 / 1e9,
             failed: j.failure().is_some(),
+            failure: j.failure().map(|f| f.to_string()),
         }
     }
 }
