@@ -119,6 +119,7 @@ labelled_enum!(
         ReversalsSent => "reversals_sent", ReversalsConfirmed => "reversals_confirmed",
         ReversalsGivenUp => "reversals_given_up", DupesAnswered => "dupes_answered",
         BusyPolls => "busy_polls", IdlePolls => "idle_polls", BusyCycles => "busy_cycles",
+        HandedOff => "handed_off",
     }
 );
 

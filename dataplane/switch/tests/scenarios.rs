@@ -770,6 +770,11 @@ fn two_lcores_hand_replies_to_the_lcore_that_owns_the_transaction() {
     assert_eq!(out[0].msg.get(39), Some("00"));
     assert_eq!(net.lcores[0].pending_len(), 0);
     assert_eq!(net.lcores[1].pending_len(), 0);
+    assert_eq!(
+        net.counters().event(Event::HandedOff),
+        1,
+        "the slower path is counted where operators see it"
+    );
 }
 
 #[test]

@@ -380,6 +380,8 @@ impl SwitchLcore {
                 Some(Some(ring)) => {
                     if ring.enqueue(m).is_err() {
                         self.counters.dropped(DropReason::TxFull);
+                    } else {
+                        self.counters.add(Event::HandedOff, 1);
                     }
                 }
                 _ => self.counters.dropped(DropReason::NotForUs),
