@@ -7,32 +7,44 @@
 //! replay's critical path. The reader thread works at most one segment
 //! ahead (a bounded channel), and three buffers circulate between the two
 //! threads, so memory stays at three segments whatever the journal's size.
+//! The reader also walks each segment's records with their CRC32Cs
+//! ([`valid_prefix`]), so the replaying thread knows which records are
+//! already verified and computes no CRC for them; the first record that
+//! fails (a torn tail, corruption) is decoded again, CRC and all, by the
+//! replaying thread, which reports it exactly as without the read-ahead.
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
+use crate::record::valid_prefix;
+
+/// A segment's bytes and the length of its run of valid records.
+type SegmentRead = io::Result<(Vec<u8>, usize)>;
+
 /// The main thread's end: segments in the order given, one at a time.
 pub(crate) struct SegmentReader {
-    full: Receiver<io::Result<Vec<u8>>>,
+    full: Receiver<SegmentRead>,
     empty: Sender<Vec<u8>>,
     current: Vec<u8>,
 }
 
 impl SegmentReader {
-    /// The bytes of the next segment (the previous one's buffer goes back
-    /// to the reader for reuse). `None` once every segment was handed out.
-    pub(crate) fn next_segment(&mut self) -> Option<io::Result<&[u8]>> {
+    /// The bytes of the next segment and how many of them, from the start,
+    /// are records whose CRC the reader verified (the previous segment's
+    /// buffer goes back to the reader for reuse). `None` once every segment
+    /// was handed out.
+    pub(crate) fn next_segment(&mut self) -> Option<io::Result<(&[u8], usize)>> {
         let done = std::mem::take(&mut self.current);
         if done.capacity() > 0 {
             // The reader may have finished already: then nobody needs it.
             let _ = self.empty.send(done);
         }
         match self.full.recv() {
-            Ok(Ok(buf)) => {
+            Ok(Ok((buf, verified))) => {
                 self.current = buf;
-                Some(Ok(&self.current))
+                Some(Ok((&self.current, verified)))
             }
             Ok(Err(e)) => Some(Err(e)),
             Err(_) => None,
@@ -61,13 +73,16 @@ pub(crate) fn with_read_ahead<R>(
     })
 }
 
-fn read_all(paths: Vec<PathBuf>, full: SyncSender<io::Result<Vec<u8>>>, empty: Receiver<Vec<u8>>) {
+fn read_all(paths: Vec<PathBuf>, full: SyncSender<SegmentRead>, empty: Receiver<Vec<u8>>) {
     for path in paths {
         let mut buf = empty.try_recv().unwrap_or_default();
         buf.clear();
         let read = File::open(&path)
             .and_then(|mut f| f.read_to_end(&mut buf))
-            .map(|_| buf);
+            .map(|_| {
+                let verified = valid_prefix(&buf);
+                (buf, verified)
+            });
         let failed = read.is_err();
         // A closed channel means the replay stopped: stop reading too.
         if full.send(read).is_err() || failed {
@@ -95,7 +110,10 @@ mod tests {
             let mut got = Vec::new();
             while let Some(seg) = r.next_segment() {
                 match seg {
-                    Ok(bytes) => got.push(String::from_utf8(bytes.to_vec()).unwrap()),
+                    Ok((bytes, verified)) => {
+                        assert_eq!(verified, 0, "text is no record");
+                        got.push(String::from_utf8(bytes.to_vec()).unwrap())
+                    }
                     Err(e) => {
                         got.push(format!("error: {:?}", e.kind()));
                         break;
@@ -117,7 +135,7 @@ mod tests {
                 p
             })
             .collect();
-        let first = with_read_ahead(paths, |r| r.next_segment().unwrap().unwrap()[0]);
+        let first = with_read_ahead(paths, |r| r.next_segment().unwrap().unwrap().0[0]);
         assert_eq!(first, 0);
     }
 }

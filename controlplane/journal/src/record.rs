@@ -207,6 +207,37 @@ fn u64_at(buf: &[u8], r: std::ops::Range<usize>) -> u64 {
 /// offset reported in errors, so callers can pass a sub-slice of a segment
 /// and still get segment-relative offsets.
 pub fn decode(buf: &[u8], base_offset: u64) -> Result<RecordView<'_>, DecodeError> {
+    decode_with(buf, base_offset, CrcCheck::Compute)
+}
+
+/// Whether [`decode_with`] computes the CRC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CrcCheck {
+    Compute,
+    /// Another pass over the same bytes already decoded this record with
+    /// its CRC (recovery's read-ahead thread, see [`valid_prefix`]).
+    AlreadyVerified,
+}
+
+/// The length of the longest run of records at the start of `buf` that
+/// [`decode`] accepts, CRCs included: every record that starts below it
+/// decodes, and the one starting at it (if any) does not.
+pub(crate) fn valid_prefix(buf: &[u8]) -> usize {
+    let mut offset = 0usize;
+    while offset < buf.len() {
+        match decode(&buf[offset..], offset as u64) {
+            Ok(view) => offset += view.encoded_len(),
+            Err(_) => break,
+        }
+    }
+    offset
+}
+
+pub(crate) fn decode_with(
+    buf: &[u8],
+    base_offset: u64,
+    crc: CrcCheck,
+) -> Result<RecordView<'_>, DecodeError> {
     let offset = base_offset;
     if buf.len() < HEADER_LEN {
         // A short buffer that does not even start with the magic is reported
@@ -256,7 +287,12 @@ pub fn decode(buf: &[u8], base_offset: u64) -> Result<RecordView<'_>, DecodeErro
     }
     let payload = &buf[HEADER_LEN..HEADER_LEN + len as usize];
     let stored = u32_at(head, field::CRC);
-    let computed = crc32c::crc32c_append(crc32c::crc32c(&head[field::CRC_COVERED]), payload);
+    let computed = match crc {
+        CrcCheck::Compute => {
+            crc32c::crc32c_append(crc32c::crc32c(&head[field::CRC_COVERED]), payload)
+        }
+        CrcCheck::AlreadyVerified => stored,
+    };
     if stored != computed {
         return Err(DecodeError::CrcMismatch {
             offset,
@@ -330,6 +366,22 @@ mod tests {
                 max: MAX_PAYLOAD
             }
         );
+    }
+
+    #[test]
+    fn the_valid_prefix_ends_at_the_first_bad_record() {
+        let mut buf = vec![0u8; 512];
+        let mut at = 0;
+        for lsn in 1..=3 {
+            at += encode_into(&header(lsn, 8), b"payload!", &mut buf[at..]).unwrap();
+        }
+        let one = HEADER_LEN + 8;
+        assert_eq!(valid_prefix(&buf[..at]), at);
+        let mut flipped = buf[..at].to_vec();
+        flipped[one + HEADER_LEN + 2] ^= 1; // second record's payload
+        assert_eq!(valid_prefix(&flipped), one);
+        assert_eq!(valid_prefix(&buf[..at - 1]), 2 * one, "a torn last record");
+        assert_eq!(valid_prefix(&[]), 0);
     }
 
     #[test]

@@ -28,7 +28,7 @@ use thiserror::Error;
 
 use crate::lock::{lock_dir, LockFailure};
 use crate::read_ahead::with_read_ahead;
-use crate::record::{decode, DecodeError, RecordView, MAGIC};
+use crate::record::{decode, decode_with, CrcCheck, DecodeError, RecordView, MAGIC};
 use crate::segment::{list_segments, SegmentFileInfo};
 use crate::snapshot::{list_snapshots, read_snapshot, Snapshot};
 
@@ -235,8 +235,8 @@ impl Recovery {
                         found: seg.first_lsn,
                     });
                 }
-                let buf = match reader.next_segment() {
-                    Some(Ok(bytes)) => bytes,
+                let (buf, verified) = match reader.next_segment() {
+                    Some(Ok(read)) => read,
                     Some(Err(source)) => {
                         return Err(RecoveryError::Io {
                             segment: seg.path.clone(),
@@ -253,7 +253,7 @@ impl Recovery {
                     }
                 };
                 report.segments_read += 1;
-                let outcome = scan(seg, buf, &mut expected, |view, offset| {
+                let outcome = scan(seg, buf, verified, &mut expected, |view, offset| {
                     apply(view).map_err(|e| RecoveryError::Apply {
                         lsn: view.header.lsn,
                         segment: seg.path.clone(),
@@ -310,13 +310,15 @@ impl Recovery {
     }
 }
 
-/// Walks the records of one segment. Records below `expected` (covered by
+/// Walks the records of one segment; the first `verified` bytes are records
+/// whose CRC was already checked. Records below `expected` (covered by
 /// the snapshot) are checked but not applied. Returns the offset and cause
 /// of the first undecodable record, if any; LSN errors are returned as
 /// errors directly because a valid record with a wrong LSN is never a tear.
 fn scan<F>(
     seg: &SegmentFileInfo,
     buf: &[u8],
+    verified: usize,
     expected: &mut u64,
     mut visit: F,
 ) -> Result<Option<(u64, DecodeError)>, RecoveryError>
@@ -326,7 +328,14 @@ where
     let mut offset = 0usize;
     let mut file_lsn = seg.first_lsn;
     while offset < buf.len() {
-        let view = match decode(&buf[offset..], offset as u64) {
+        // Records before `verified` passed the read-ahead's CRC check; the
+        // rest (normally none) are checked here.
+        let crc = if offset < verified {
+            CrcCheck::AlreadyVerified
+        } else {
+            CrcCheck::Compute
+        };
+        let view = match decode_with(&buf[offset..], offset as u64, crc) {
             Ok(v) => v,
             Err(cause) => return Ok(Some((offset as u64, cause))),
         };
