@@ -70,7 +70,7 @@ bench: deps
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
-	dataplane/wire/fuzz/run-all.sh $(FUZZ_SECONDS)
+	dataplane/wire/fuzz/run-all.sh $(FUZZ_SECONDS) dataplane/wire/fuzz dataplane/clearwayd/fuzz controlplane/control/fuzz
 
 clean:
 	$(CARGO) clean
