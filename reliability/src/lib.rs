@@ -10,8 +10,10 @@
 //! clearwayd, `dataplane/switch/tests/backpressure.rs` on a DPDK ring pair).
 #![forbid(unsafe_code)]
 
+pub mod inputs;
 pub mod row;
 pub mod table;
 
+pub use inputs::{DecoderCount, InputCounter};
 pub use row::{rows_dir, Row, RowError, Verdict, DECODER_COUNTS_FILE};
 pub use table::{check, render, Summary, EXPECTED_SCENARIOS};

@@ -4,8 +4,6 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::Deserialize;
-
 use crate::row::{Row, RowError, DECODER_COUNTS_FILE};
 
 /// Every scenario of the group; a run without one of these rows fails.
@@ -23,12 +21,7 @@ pub const EXPECTED_SCENARIOS: &[&str] = &[
     "switch_tx_backpressure",
 ];
 
-/// A decoder's "inputs tried" count, as the fuzzing twins write it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct DecoderCount {
-    pub decoder: String,
-    pub inputs: u64,
-}
+pub use crate::inputs::DecoderCount;
 
 /// The rows found, and what is wrong with the set.
 #[derive(Debug, Default)]
@@ -93,7 +86,14 @@ pub fn check(dir: &Path) -> Summary {
             .ok()
             .and_then(|t| serde_json::from_str::<DecoderCount>(&t).ok());
         match parsed {
-            Some(d) => s.decoders.push(d),
+            // One line per decoder: its properties' inputs added up.
+            Some(d) => match s.decoders.iter_mut().find(|x| x.decoder == d.decoder) {
+                Some(x) => x.inputs += d.inputs,
+                None => s.decoders.push(DecoderCount {
+                    property: None,
+                    ..d
+                }),
+            },
             None => s
                 .unreadable
                 .push(format!("{}: not a decoder count", p.display())),
@@ -187,7 +187,9 @@ pub fn render(s: &Summary) -> String {
         }
     }
     if !s.decoders.is_empty() {
-        out.push_str("\ndecoder inputs tried (bounded proptest twins):\n");
+        out.push_str(
+            "\ndecoder inputs tried in this run (bounded proptest twins; the cargo-fuzz campaigns are in docs/fuzzing.md):\n",
+        );
         for d in &s.decoders {
             let _ = writeln!(out, "  {:<32} {:>12}", d.decoder, d.inputs);
         }

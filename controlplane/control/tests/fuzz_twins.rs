@@ -155,12 +155,14 @@ proptest! {
 
     #[test]
     fn api_answers_any_requests_with_2xx_or_4xx_json(bytes in input()) {
+        reliability::count_input!("api_bodies", "api_answers_any_requests_with_2xx_or_4xx_json", 256);
         let mut guard = API.lock().unwrap_or_else(|p| p.into_inner());
         guard.get_or_insert_with(api_oracle::ApiOracle::new).check_input(&bytes);
     }
 
     #[test]
     fn route_import_matches_the_reference_model(csv in csv_like()) {
+        reliability::count_input!("route_csv", "route_import_matches_the_reference_model", 256);
         route_oracle::check_import(PLANE.get_or_init(route_oracle::plane), &csv);
     }
 }

@@ -39,6 +39,7 @@ proptest! {
 
     #[test]
     fn any_import_body_is_applied_whole_or_refused_whole(csv in csv_like()) {
+        reliability::count_input!("route_csv", "any_import_body_is_applied_whole_or_refused_whole", 64);
         let cp = plane();
         let before = cp.routes(None, 100, None).unwrap();
         match cp.import_routes(&csv) {
@@ -58,6 +59,7 @@ proptest! {
         inst in "[0-9a]{0,13}",
         mac in "[0-9a-f:]{0,20}",
     ) {
+        reliability::count_input!("api_bodies", "any_participant_document_is_added_or_refused_with_a_reason", 64);
         let cp = plane();
         // Raw bytes as JSON (nearly always refused by serde).
         if let Ok(spec) = serde_json::from_slice::<ParticipantSpec>(&body) {

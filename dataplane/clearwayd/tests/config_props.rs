@@ -97,11 +97,13 @@ proptest! {
         seed in 0..SEEDS.len(),
         edits in prop::collection::vec(edit(), 0..5),
     ) {
+        reliability::count_input!("clearway_config", "any_edit_of_a_seed_config_is_accepted_or_refused_with_located_problems", 512);
         oracle::check_config_text(&apply(SEEDS[seed], &edits));
     }
 
     #[test]
     fn any_bytes_are_refused_without_a_panic(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        reliability::count_input!("clearway_config", "any_bytes_are_refused_without_a_panic", 512);
         oracle::check_config_text(&String::from_utf8_lossy(&bytes));
     }
 }

@@ -30,6 +30,7 @@ proptest! {
         payload in proptest::collection::vec(any::<u8>(), 0..700),
         max in 1u16..1000,
     ) {
+        reliability::count_input!("frame", "arbitrary_payloads_never_panic_and_frames_lie_inside_the_payload", 512);
         let mut covered = 0;
         let mut errors = 0;
         for frame in Frames::new(&payload, max) {
@@ -48,6 +49,7 @@ proptest! {
 
     #[test]
     fn framed_messages_come_back_in_order(msgs in messages()) {
+        reliability::count_input!("frame", "framed_messages_come_back_in_order", 512);
         let payload = framed(&msgs);
         let back: Vec<Vec<u8>> = Frames::new(&payload, MAX).map(|f| f.unwrap().to_vec()).collect();
         prop_assert_eq!(back, msgs);
@@ -58,6 +60,7 @@ proptest! {
         msgs in messages(),
         cuts in proptest::collection::vec(1usize..200, 0..50),
     ) {
+        reliability::count_input!("frame", "a_stream_split_anywhere_yields_the_same_frames", 512);
         let stream = framed(&msgs);
         let mut framer = StreamFramer::new(MAX);
         let mut back = Vec::new();
@@ -80,6 +83,7 @@ proptest! {
         bytes in proptest::collection::vec(any::<u8>(), 0..2000),
         chunk in 1usize..300,
     ) {
+        reliability::count_input!("frame", "a_stream_of_arbitrary_bytes_never_panics_and_errors_stick", 512);
         let mut framer = StreamFramer::new(MAX);
         let mut first_error: Option<FrameError> = None;
         for piece in bytes.chunks(chunk) {

@@ -158,6 +158,7 @@ proptest! {
         spec in specs(),
         bytes in proptest::collection::vec(any::<u8>(), 0..400),
     ) {
+        reliability::count_input!("iso8583", "arbitrary_bytes_never_panic_and_are_only_accepted_when_canonical", CASES);
         assert_exact_or_error(spec, &bytes)?;
     }
 
@@ -168,6 +169,7 @@ proptest! {
         secondary in any::<u64>(),
         tail in proptest::collection::vec(any::<u8>(), 0..300),
     ) {
+        reliability::count_input!("iso8583", "arbitrary_bytes_behind_a_valid_header_never_panic", CASES);
         // Random bitmaps make the decoder walk deep into field parsing.
         let mut bytes = b"0200".to_vec();
         if spec == &DEFAULT {
@@ -186,6 +188,7 @@ proptest! {
         seed in any::<u64>(),
         mutation_list in proptest::collection::vec(mutations(), 1..4),
     ) {
+        reliability::count_input!("iso8583", "mutated_valid_messages_fail_or_decode_to_exactly_the_mutated_bytes", CASES);
         let mut rng = Rng::new(seed);
         let fields = random_fields(&mut rng, spec);
         let original = encode_fields(spec, b"0200", &fields);
@@ -206,6 +209,7 @@ proptest! {
         seed in any::<u64>(),
         spare in 0usize..64,
     ) {
+        reliability::count_input!("iso8583", "in_place_edits_give_the_bytes_a_fresh_encode_of_the_result_gives", CASES);
         let mut rng = Rng::new(seed);
         let fields = random_fields(&mut rng, spec);
         let request = encode_fields(spec, b"0100", &fields);

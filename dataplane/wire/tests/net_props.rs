@@ -242,12 +242,14 @@ proptest! {
 
     #[test]
     fn no_bytes_panic_any_view(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+        reliability::count_input!("net_headers", "no_bytes_panic_any_view", CASES);
         touch_every_view(&bytes);
         let _ = Headers::parse(&bytes);
     }
 
     #[test]
     fn no_mutated_frame_panics_any_view_at_any_layer(frame in mutated_frame()) {
+        reliability::count_input!("net_headers", "no_mutated_frame_panics_any_view_at_any_layer", CASES);
         let _ = Headers::parse(&frame);
         let _ = Headers::parse_with(&frame, Checks::NONE);
         for start in [0, 14, 18, 34, 38] {
@@ -261,6 +263,7 @@ proptest! {
         to in endpoints(),
         new_len in 0usize..64,
     ) {
+        reliability::count_input!("net_headers", "any_frame_that_parses_survives_every_rewrite", CASES);
         // Checks::NONE lets frames with broken checksums through too: the
         // rewrites must not panic on them either.
         let Ok(headers) = Headers::parse_with(&bytes, Checks::NONE) else { return Ok(()) };
@@ -291,6 +294,7 @@ proptest! {
 
     #[test]
     fn valid_udp_frames_parse_to_what_was_built(spec in udp_frame()) {
+        reliability::count_input!("net_headers", "valid_udp_frames_parse_to_what_was_built", CASES);
         let frame = spec.build();
         let headers = Headers::parse(&frame).unwrap();
         prop_assert_eq!(headers.payload(&frame), &spec.payload[..]);
@@ -314,6 +318,7 @@ proptest! {
         to in endpoints(),
         ttl in any::<u8>(),
     ) {
+        reliability::count_input!("net_headers", "incremental_rewrites_equal_full_recompute", CASES);
         let mut frame = spec.build();
         let headers = Headers::parse(&frame).unwrap();
 
@@ -354,6 +359,7 @@ proptest! {
 
     #[test]
     fn every_truncation_of_a_valid_frame_is_refused(spec in udp_frame()) {
+        reliability::count_input!("net_headers", "every_truncation_of_a_valid_frame_is_refused", CASES);
         let frame = spec.build();
         let end = frame.len() - spec.padding;
         for len in 0..end {
@@ -367,6 +373,7 @@ proptest! {
         position in any::<prop::sample::Index>(),
         bit in 0u8..8,
     ) {
+        reliability::count_input!("net_headers", "single_bit_corruption_of_ip_or_udp_is_refused", CASES);
         let frame = spec.build();
         let headers = Headers::parse(&frame).unwrap();
         let at = headers.l3 + position.index(headers.end - headers.l3);
@@ -390,6 +397,7 @@ proptest! {
         data in proptest::collection::vec(any::<u8>(), 0..100),
         request in any::<bool>(),
     ) {
+        reliability::count_input!("net_headers", "arp_and_icmp_reprs_round_trip", CASES);
         let arp_repr = arp::Repr {
             operation: arp::Operation::from(op),
             source_hardware_addr: Address(macs.0),

@@ -83,11 +83,13 @@ proptest! {
         text in assembled_spec(),
         message in prop::collection::vec(any::<u8>(), 0..96),
     ) {
+        reliability::count_input!("iso8583_spec_toml", "any_assembled_spec_loads_round_trips_and_decodes_without_panic", 256);
         oracle::check_spec_input(&input(&text, &message));
     }
 
     #[test]
     fn an_edited_shipped_spec_still_decodes_its_message_safely((which, text) in edited_spec()) {
+        reliability::count_input!("iso8583_spec_toml", "an_edited_shipped_spec_still_decodes_its_message_safely", 256);
         oracle::check_spec_input(&input(&text, MESSAGES[which]));
     }
 }
