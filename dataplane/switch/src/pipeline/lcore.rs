@@ -33,7 +33,7 @@ use wire::net::headers::{Class, Headers};
 use wire::net::rewrite::{self, Endpoints};
 use wire::net::{arp, ErrorKind as NetErrorKind};
 
-use super::admission::{self, Freshness, RateBoard, WallClock};
+use super::admission::{Freshness, FreshnessCheck, RateBoard, WallClock};
 use super::arp_table::ArpTable;
 use super::config::SwitchConfig;
 use super::emit::{self, Route as FrameRoute, MESSAGE_AT};
@@ -206,6 +206,8 @@ pub struct SwitchLcore {
     ticks_per_us: u64,
     /// `tx.dropped()` already added to the `tx_full` drop counter.
     tx_drops_counted: u64,
+    /// Field 7 checks with this year's calendar cached.
+    freshness: FreshnessCheck,
     /// Where the spec puts MACs; `None` if it cannot carry them (keyed
     /// participants then fail closed: nothing verifies, nothing is sealed).
     mac_format: Option<MacFormat>,
@@ -258,6 +260,7 @@ impl SwitchLcore {
                 .max(1) as usize,
             ticks_per_us: (shared.tsc_hz / 1_000_000).max(1),
             tx_drops_counted: 0,
+            freshness: FreshnessCheck::new(cfg.freshness_window_s),
             mac_format: MacFormat::of(shared.spec).ok(),
             recipient: None,
             rx: queues.rx,
@@ -860,8 +863,9 @@ impl SwitchLcore {
         let window = self.shared.config.freshness_window_s;
         if window > 0 {
             let now_unix = self.shared.wall.unix_secs(now);
+            let freshness = &mut self.freshness;
             let f7 = Self::field(&self.scratch, msg, 7).unwrap_or(&[]);
-            match admission::check_field7(f7, now_unix, window) {
+            match freshness.check(f7, now_unix) {
                 Freshness::Fresh => {}
                 Freshness::Stale { .. } => {
                     self.counters.dropped(DropReason::Stale);
