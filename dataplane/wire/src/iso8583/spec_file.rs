@@ -108,7 +108,10 @@ impl Spec {
             out,
             "# Clearway ISO 8583 spec; format in wire/src/iso8583/spec_file.rs."
         );
-        let _ = writeln!(out, "name = {:?}", self.name());
+        // TOML's own string quoting: Rust's `{:?}` escapes (`\u{c}`) are
+        // not TOML (found by the iso8583_spec_toml fuzz target).
+        let name = toml::Value::String(self.name().to_string());
+        let _ = writeln!(out, "name = {name}");
         let _ = writeln!(out, "mti = \"{}\"", mti_name(self.mti));
         let _ = writeln!(out, "bitmap = \"{}\"", bitmap_name(self.bitmap));
         let _ = writeln!(out, "\n[fields]");
@@ -226,6 +229,15 @@ mod tests {
                 path.display()
             );
         }
+    }
+
+    #[test]
+    fn a_name_with_control_characters_and_quotes_survives_the_round_trip() {
+        let text = "name = \"\\\\a\\u000Cb\\\"c\\td\\u007F\"\nmti = \"ascii\"\nbitmap = \"binary\"\n[fields]\n";
+        let spec = Spec::from_toml_str(text).unwrap();
+        assert_eq!(spec.name(), "\\a\u{c}b\"c\td\u{7f}");
+        let again = Spec::from_toml_str(&spec.to_toml()).unwrap();
+        assert_eq!(again, spec);
     }
 
     #[test]
