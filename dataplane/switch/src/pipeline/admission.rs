@@ -65,43 +65,21 @@ pub enum Freshness {
 
 const DAY: i64 = 86_400;
 
-/// Checks field 7 (`MMDDhhmmss`, UTC, no year) against `now_unix` with a
-/// window of `window_secs`. The year is the one that puts the stamp
-/// nearest to now, so a request sent at 23:59:59 on 31 December and
-/// checked at 00:00:01 on 1 January is two seconds old, not a year.
-pub fn check_field7(field7: &[u8], now_unix: i64, window_secs: u32) -> Freshness {
-    let Some(stamp) = parse_mmddhhmmss(field7) else {
-        return Freshness::Invalid;
-    };
-    let year = year_of(now_unix);
-    let skew = [year - 1, year, year + 1]
-        .into_iter()
-        .filter_map(|y| stamp.at_year(y))
-        .map(|t| t - now_unix)
-        .min_by_key(|s| s.abs());
-    match skew {
-        None => Freshness::Invalid, // 29 February in no nearby leap year
-        Some(s) if s.abs() <= i64::from(window_secs) => Freshness::Fresh,
-        Some(s) => Freshness::Stale { skew_secs: s },
-    }
-}
-
 /// Field 7 (`MMDDhhmmss`, UTC) for Unix second `t`: what an acquirer
 /// stamps on a request it sends at `t`.
 pub fn field7_at(t: i64) -> [u8; 10] {
-    let z = t.div_euclid(DAY) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let (_, month, day) = civil_from_unix(t);
     let secs = t.rem_euclid(DAY);
     let mut out = [b'0'; 10];
-    for (i, v) in [month, day, secs / 3600, secs / 60 % 60, secs % 60]
-        .into_iter()
-        .enumerate()
+    for (i, v) in [
+        i64::from(month),
+        i64::from(day),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+    ]
+    .into_iter()
+    .enumerate()
     {
         out[2 * i] = b'0' + (v / 10) as u8;
         out[2 * i + 1] = b'0' + (v % 10) as u8;
@@ -109,10 +87,14 @@ pub fn field7_at(t: i64) -> [u8; 10] {
     out
 }
 
-/// [`check_field7`] for one lcore, with the year arithmetic done once a
-/// year instead of per request: the start of the current, previous and
-/// next year are kept, and a stamp is placed by a table of month offsets.
-/// Same answers as [`check_field7`] (a test compares them).
+/// Checks field 7 (`MMDDhhmmss`, UTC, no year) against the switch's clock
+/// with a window of `window_secs`. The year is the one that puts the stamp
+/// nearest to now, so a request sent at 23:59:59 on 31 December and
+/// checked at 00:00:01 on 1 January is two seconds old, not a year.
+///
+/// One per lcore: the year arithmetic is done once a year instead of per
+/// request (the starts of the previous, current and next year are kept,
+/// and a stamp is placed by a table of month offsets).
 #[derive(Debug, Clone)]
 pub struct FreshnessCheck {
     window_secs: u32,
@@ -147,7 +129,7 @@ impl FreshnessCheck {
         }
     }
 
-    /// Field 7 against `now_unix`, as [`check_field7`].
+    /// Field 7 against `now_unix`.
     #[inline]
     pub fn check(&mut self, field7: &[u8], now_unix: i64) -> Freshness {
         if !(self.starts[1]..self.starts[2]).contains(&now_unix) {
@@ -157,17 +139,11 @@ impl FreshnessCheck {
             return Freshness::Invalid;
         };
         // The stamp in the previous, current and next year; the nearest
-        // one that exists wins (as in `check_field7`).
+        // one that exists wins (29 February may exist in none of them).
         let mut best: Option<i64> = None;
         for i in 0..3 {
             let leap = self.leap[i];
-            let month_days = match stamp.month {
-                2 if leap => 29,
-                2 => 28,
-                4 | 6 | 9 | 11 => 30,
-                _ => 31,
-            };
-            if stamp.day > month_days {
+            if stamp.day > days_in_month(leap, stamp.month) {
                 continue;
             }
             let days =
@@ -209,23 +185,13 @@ fn parse_mmddhhmmss(f: &[u8]) -> Option<Stamp> {
     })
 }
 
-impl Stamp {
-    /// Unix seconds of this stamp in `year`, if the date exists then.
-    fn at_year(self, year: i64) -> Option<i64> {
-        if self.day > days_in_month(year, self.month) {
-            return None;
-        }
-        Some(days_from_civil(year, self.month, self.day) * DAY + self.secs_of_day)
-    }
-}
-
 fn is_leap(y: i64) -> bool {
     (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
 }
 
-fn days_in_month(y: i64, m: u32) -> u32 {
+fn days_in_month(leap: bool, m: u32) -> u32 {
     match m {
-        2 if is_leap(y) => 29,
+        2 if leap => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -244,20 +210,24 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The Gregorian year containing Unix second `t` (inverse of the above).
-fn year_of(t: i64) -> i64 {
+/// Year, month and day of Unix second `t` (the inverse of the above,
+/// H. Hinnant's `civil_from_days`).
+fn civil_from_unix(t: i64) -> (i64, u32, u32) {
     let z = t.div_euclid(DAY) + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
-    let y = yoe + era * 400;
-    if mp >= 10 {
-        y + 1
-    } else {
-        y
-    }
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = (if mp < 10 { mp + 3 } else { mp - 9 }) as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The Gregorian year containing Unix second `t`.
+fn year_of(t: i64) -> i64 {
+    civil_from_unix(t).0
 }
 
 /// Per-participant rate-limit state shared by every lcore, indexed by
@@ -316,13 +286,20 @@ mod tests {
     /// 2026-11-27 09:30:15 UTC.
     const NOW: i64 = 1_795_771_815;
 
+    /// A fresh checker per call: the calendar computed for `now` alone.
+    fn check_field7(field7: &[u8], now: i64, window_secs: u32) -> Freshness {
+        FreshnessCheck::new(window_secs).check(field7, now)
+    }
+
     #[test]
     fn civil_dates_round_trip() {
         assert_eq!(days_from_civil(1970, 1, 1), 0);
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(days_from_civil(2026, 11, 27) * DAY + 34_215, NOW);
         for t in [0, NOW, 951_782_400 /* 2000-02-29 */, 4_102_444_799] {
-            let y = year_of(t);
+            let (y, m, d) = civil_from_unix(t);
+            assert_eq!(days_from_civil(y, m, d), t.div_euclid(DAY));
+            assert_eq!(year_of(t), y);
             assert!(days_from_civil(y, 1, 1) * DAY <= t);
             assert!(t < days_from_civil(y + 1, 1, 1) * DAY);
         }
@@ -391,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn the_cached_check_agrees_with_the_plain_one_across_years() {
+    fn one_checker_kept_across_years_agrees_with_a_fresh_one() {
         let mut cached = FreshnessCheck::new(300);
         let mut x: u64 = 0x2545_F491_4F6C_DD1D;
         for i in 0..20_000i64 {
