@@ -11,20 +11,12 @@ use std::time::{Duration, Instant};
 
 use ledger::AccountKey;
 use rte::{Burst, Eal, Mempool, Port, PortConfig, RxQueue, TxQueue};
-use switch::testkit::{
-    answer, field7_now, parse_udp, request, udp_frame, Msg, ACQUIRER_INSTITUTION,
-};
+use switch::testkit::{answer, field7_now, parse_udp, request, udp_frame, Msg};
 
 mod common;
 
-use common::Daemon;
+use common::memif_net::{self, start, ACQ, ACQ_MAC, ISS, ISS_MAC, SWITCH, SWITCH_MAC};
 
-const SWITCH: &str = "10.0.0.1";
-const SWITCH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
-const ACQ: &str = "10.0.1.1:5001";
-const ACQ_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
-const ISS: &str = "10.0.2.1:9001";
-const ISS_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x02, 0x01];
 /// Participant numbers: their order in the config.
 const ACQ_ID: u32 = 0;
 const ISS_ID: u32 = 1;
@@ -32,75 +24,6 @@ const CNY: u16 = 156;
 /// Field 4 of `switch::testkit::request`.
 const AMOUNT: i128 = 12_345;
 
-fn config(dir: &std::path::Path, socket: &std::path::Path, tag: u32) -> String {
-    format!(
-        r#"
-[dataplane.eal]
-hugepages = false
-memory_mb = 512
-no_shconf = true
-file_prefix = "clw-dedup-{tag}"
-extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
-
-[[dataplane.ports]]
-name = "m0"
-device = "net_memif0,role=server,socket={socket},socket-abstract=no,id=0"
-
-[dataplane.mempool]
-mbufs = 8191
-
-[switch]
-service_ip = "{SWITCH}"
-service_mac = "02:00:00:00:00:01"
-port = "m0"
-pending_capacity = 1024
-dedup_capacity = 1024
-
-[journal]
-dir = "{journal}"
-durability = "sync"
-
-[clearing]
-cutoff = "command"
-settlement_dir = "{settlement}"
-
-[[accounts]]
-participant = "acq"
-currency = 156
-reserve = 100000000000
-
-[[participants]]
-id = "acq"
-roles = ["acquirer"]
-sources = ["{ACQ}"]
-institution_ids = ["{ACQUIRER_INSTITUTION}"]
-next_hop_mac = "02:00:00:00:01:01"
-
-[[participants]]
-id = "iss"
-roles = ["issuer"]
-sources = ["{ISS}"]
-next_hop_mac = "02:00:00:00:02:01"
-
-[[routes]]
-prefix = "476173"
-participant = "iss"
-"#,
-        socket = socket.display(),
-        journal = dir.join("journal").display(),
-        settlement = dir.join("settlement").display(),
-    )
-}
-
-fn start(cfg: &std::path::Path) -> Daemon {
-    Daemon::start(
-        &["-c", cfg.to_str().unwrap()],
-        &cfg.with_extension("stderr"),
-        "clearwayd: switch on",
-    )
-}
-
-/// The acquirer and the issuer on one memif port.
 struct Peer {
     pool: Mempool,
     port: Port,
@@ -186,7 +109,11 @@ fn a_request_approved_before_a_kill_9_is_answered_again_after_the_restart_never_
     std::fs::create_dir_all(&dir).unwrap();
     let socket = dir.join("memif.sock");
     let cfg = dir.join("clearway.toml");
-    std::fs::write(&cfg, config(&dir, &socket, tag)).unwrap();
+    std::fs::write(
+        &cfg,
+        memif_net::config(&dir, &socket, &format!("clw-dedup-{tag}"), 1024),
+    )
+    .unwrap();
 
     let mut daemon = start(&cfg);
     let mut args = rte::test_eal_args("dedup-peer");

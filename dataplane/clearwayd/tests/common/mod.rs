@@ -96,3 +96,92 @@ impl Drop for Daemon {
         let _ = self.child.wait();
     }
 }
+
+/// The one-acquirer, one-issuer network of the memif end-to-end tests:
+/// clearwayd is the memif server with its journal on, the test process the
+/// client playing both banks.
+pub mod memif_net {
+    use super::Daemon;
+    use std::path::Path;
+    use switch::testkit::ACQUIRER_INSTITUTION;
+
+    pub const SWITCH: &str = "10.0.0.1";
+    pub const SWITCH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
+    pub const ACQ: &str = "10.0.1.1:5001";
+    pub const ACQ_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x01, 0x01];
+    pub const ISS: &str = "10.0.2.1:9001";
+    pub const ISS_MAC: [u8; 6] = [0x02, 0, 0, 0, 0x02, 0x01];
+
+    /// clearway.toml for that network: journal and settlement under `dir`,
+    /// the memif socket at `socket`, EAL files under `file_prefix`, pending
+    /// and duplicate tables of `capacity` entries; the acquirer holds a CNY
+    /// reserve, BIN 476173 routes to the issuer.
+    pub fn config(dir: &Path, socket: &Path, file_prefix: &str, capacity: u32) -> String {
+        format!(
+            r#"
+[dataplane.eal]
+hugepages = false
+memory_mb = 512
+no_shconf = true
+file_prefix = "{file_prefix}"
+extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
+
+[[dataplane.ports]]
+name = "m0"
+device = "net_memif0,role=server,socket={socket},socket-abstract=no,id=0"
+
+[dataplane.mempool]
+mbufs = 8191
+
+[switch]
+service_ip = "{SWITCH}"
+service_mac = "02:00:00:00:00:01"
+port = "m0"
+pending_capacity = {capacity}
+dedup_capacity = {capacity}
+
+[journal]
+dir = "{journal}"
+durability = "sync"
+
+[clearing]
+cutoff = "command"
+settlement_dir = "{settlement}"
+
+[[accounts]]
+participant = "acq"
+currency = 156
+reserve = 100000000000
+
+[[participants]]
+id = "acq"
+roles = ["acquirer"]
+sources = ["{ACQ}"]
+institution_ids = ["{ACQUIRER_INSTITUTION}"]
+next_hop_mac = "02:00:00:00:01:01"
+
+[[participants]]
+id = "iss"
+roles = ["issuer"]
+sources = ["{ISS}"]
+next_hop_mac = "02:00:00:00:02:01"
+
+[[routes]]
+prefix = "476173"
+participant = "iss"
+"#,
+            socket = socket.display(),
+            journal = dir.join("journal").display(),
+            settlement = dir.join("settlement").display(),
+        )
+    }
+
+    /// Starts clearwayd on `cfg` and waits until its switch runs.
+    pub fn start(cfg: &Path) -> Daemon {
+        Daemon::start(
+            &["-c", cfg.to_str().unwrap()],
+            &cfg.with_extension("stderr"),
+            "clearwayd: switch on",
+        )
+    }
+}
