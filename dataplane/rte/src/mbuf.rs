@@ -74,12 +74,7 @@ impl Mbuf {
     #[inline(always)]
     pub fn data_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `data`, and &mut self makes the access exclusive.
-        unsafe {
-            std::slice::from_raw_parts_mut(
-                dpdk_sys::clw_pktmbuf_data(self.raw.as_ptr()),
-                self.len(),
-            )
-        }
+        unsafe { std::slice::from_raw_parts_mut(self.data_ptr(), self.len()) }
     }
 
     /// Free bytes before the data.
@@ -186,10 +181,7 @@ impl Mbuf {
     /// Hints the CPU to fetch the packet data into cache.
     #[inline(always)]
     pub fn prefetch(&self) {
-        // SAFETY: prefetch of a valid address has no effect beyond caching.
-        unsafe {
-            dpdk_sys::clw_prefetch0(dpdk_sys::clw_pktmbuf_data(self.raw.as_ptr()) as *const _)
-        }
+        crate::prefetch0(self.data_ptr());
     }
 }
 
