@@ -49,11 +49,17 @@ pub enum Outcome {
     },
 }
 
+/// Where a key sits in the window's ring, as [`DuplicateFilter::check_and_insert`]
+/// placed it: lets its outcome be recorded without a second lookup.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct WindowPos(u32);
+
 /// Result of [`DuplicateFilter::check_and_insert`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Seen {
-    /// First sighting within the window; now recorded as `Pending`.
-    New,
+    /// First sighting within the window; now recorded as `Pending` at
+    /// this position.
+    New(WindowPos),
     /// Seen before; the recorded outcome.
     Duplicate(Outcome),
 }
@@ -123,7 +129,7 @@ impl DuplicateFilter {
             pos + 1
         };
         debug_assert_eq!(self.index.len(), self.len as usize);
-        Seen::New
+        Seen::New(WindowPos(pos))
     }
 
     /// Fills the window with requests answered before a restart, given
@@ -146,38 +152,29 @@ impl DuplicateFilter {
         newest.len()
     }
 
-    /// Loads the index positions and ring entries `keys` will touch, all
-    /// before any is needed (see `PendingTable::warm`), including the index
-    /// positions of the oldest keys that inserting them will evict (FIFO
-    /// order makes those known in advance). Changes nothing.
+    /// Asks for the index positions `keys` will probe, all before any is
+    /// needed (see `PendingTable::warm`). The ring entries need no hint:
+    /// they are written in order. Changes nothing.
+    #[inline]
     pub fn warm(&self, keys: &[DedupKey]) {
+        for key in keys {
+            self.index.prefetch(key.hash(self.seed));
+        }
+    }
+
+    /// Asks for the index positions of the `n` oldest keys, which the next
+    /// `n` new keys will evict once the window is full (FIFO order makes
+    /// them known before the new keys are). Changes nothing.
+    #[inline]
+    pub fn warm_evictions(&self, n: usize) {
         let cap = self.keys.len();
-        let full = self.len() == cap;
+        if self.len() < cap {
+            return;
+        }
         let mut evict = self.next as usize;
-        for chunk in keys.chunks(32) {
-            // Hash first, load after: a tight loop of independent loads keeps
-            // them all in flight at once (hashing between them would not).
-            let mut hashes = [0u64; 64];
-            let mut n = 0;
-            for key in chunk {
-                hashes[n] = key.hash(self.seed);
-                n += 1;
-                if full {
-                    hashes[n] = self.keys[evict].hash(self.seed);
-                    n += 1;
-                    evict = if evict + 1 == cap { 0 } else { evict + 1 };
-                }
-            }
-            let mut acc = 0u64;
-            for h in &hashes[..n] {
-                acc ^= u64::from(self.index.home_slot(*h));
-            }
-            for h in &hashes[..n] {
-                if let Some(k) = self.keys.get(self.index.home_slot(*h) as usize) {
-                    acc ^= u64::from(k.originator.0);
-                }
-            }
-            std::hint::black_box(acc);
+        for _ in 0..n.min(cap) {
+            self.index.prefetch(self.keys[evict].hash(self.seed));
+            evict = if evict + 1 == cap { 0 } else { evict + 1 };
         }
     }
 
@@ -191,6 +188,21 @@ impl DuplicateFilter {
             }
             None => false,
         }
+    }
+
+    /// As [`DuplicateFilter::record_outcome`], looking first at `pos`, where
+    /// `check_and_insert` put the key: no index probe while the key is
+    /// still there, the ordinary lookup if it has left that position
+    /// (evicted, and perhaps seen again since).
+    #[inline]
+    pub fn record_outcome_at(&mut self, pos: WindowPos, key: &DedupKey, outcome: Outcome) -> bool {
+        let p = pos.0 as usize;
+        // Positions below `len` hold live keys, each key at most once.
+        if p < self.len as usize && self.keys[p] == *key {
+            self.outcomes[p] = outcome;
+            return true;
+        }
+        self.record_outcome(key, outcome)
     }
 
     /// The recorded outcome of `key`, if it is in the window.

@@ -14,6 +14,7 @@
 //! stand-in response or a 0420 reversal can be built after the mbuf that
 //! carried the request has gone to the issuer.
 
+use crate::dedup::WindowPos;
 use crate::hash::Seed;
 use crate::slot_index::{ProbeStats, SlotIndex};
 use crate::ParticipantIdx;
@@ -30,8 +31,6 @@ pub const MAX_CAPACITY: u32 = 1 << 30;
 pub const MAX_REQUEST_COPY: u16 = 8192;
 
 const FREE: u16 = u16::MAX;
-/// Keys warmed together by [`PendingTable::warm`]: one rx burst.
-const WARM_BURST: usize = 32;
 
 /// Identifies a forwarded request: the issuer it went to and the fields the
 /// issuer echoes in its response (11 STAN, 7 transmission date/time MMDDhhmmss,
@@ -63,10 +62,15 @@ pub(crate) fn key_words(
 }
 
 impl PendingKey {
+    /// The issuer takes part in equality but not in the hash: a request's
+    /// index position is then known before it is routed, so a whole burst
+    /// can be warmed ahead of processing (see [`PendingTable::warm`]). Keys
+    /// differing only in issuer share a probe chain, and there are few of
+    /// them: an acquirer repeating its own key is a duplicate.
     #[inline(always)]
     fn hash(&self, seed: Seed) -> u64 {
         seed.hash_words(&key_words(
-            self.issuer,
+            ParticipantIdx(0),
             &self.stan,
             &self.transmitted_at,
             &self.rrn,
@@ -135,6 +139,9 @@ pub struct PendingEntry {
     /// TSC tick by which the issuer must answer.
     pub deadline: u64,
     pub reversal: ReversalState,
+    /// Where the request's key sits in the duplicate filter's window, so
+    /// its answer is recorded there without a second lookup.
+    pub dedup_pos: WindowPos,
 }
 
 /// A slot of the pending table, stable while its entry lives.
@@ -355,28 +362,17 @@ impl PendingTable {
             .is_some_and(|s| s.request_len != FREE)
     }
 
-    /// Loads the index positions and slots that `keys` will touch, all of
-    /// them before any is needed, so a burst's cache misses overlap instead
-    /// of queueing one after another. Call it with the keys of a burst just
-    /// before inserting or matching them; it changes nothing.
+    /// Asks for the index positions `keys` will probe, all before any is
+    /// needed, so a burst's cache misses overlap instead of queueing one
+    /// after another. Call it with the keys of a burst just before inserting
+    /// or matching them; the issuer of a key may be a placeholder (it is not
+    /// hashed), so requests can be warmed before they are routed. The slots
+    /// themselves need no hint: live ones are the recently used top of the
+    /// free stack. Changes nothing.
+    #[inline]
     pub fn warm(&self, keys: &[PendingKey]) {
-        for chunk in keys.chunks(WARM_BURST) {
-            // Hash first, load after: a tight loop of independent loads keeps
-            // them all in flight at once (hashing between them would not).
-            let mut hashes = [0u64; WARM_BURST];
-            for (h, key) in hashes.iter_mut().zip(chunk) {
-                *h = key.hash(self.seed);
-            }
-            let mut acc = 0u64;
-            for h in &hashes[..chunk.len()] {
-                acc ^= u64::from(self.index.home_slot(*h));
-            }
-            for h in &hashes[..chunk.len()] {
-                if let Some(slot) = self.slots.get(self.index.home_slot(*h) as usize) {
-                    acc ^= u64::from(slot.request_len);
-                }
-            }
-            std::hint::black_box(acc);
+        for key in keys {
+            self.index.prefetch(key.hash(self.seed));
         }
     }
 

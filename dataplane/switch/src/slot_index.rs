@@ -90,11 +90,11 @@ impl SlotIndex {
         None
     }
 
-    /// The slot stored at `hash`'s home position (`u32::MAX` if empty): a
-    /// plain load used to pull the position into cache ahead of use.
+    /// Asks for the cache line of `hash`'s home position ahead of a lookup
+    /// or insert (a hint: changes nothing).
     #[inline(always)]
-    pub(crate) fn home_slot(&self, hash: u64) -> u32 {
-        self.positions[self.home(Self::tag(hash))].slot
+    pub(crate) fn prefetch(&self, hash: u64) {
+        rte::prefetch0(&self.positions[self.home(Self::tag(hash))]);
     }
 
     /// Adds `slot` under `hash`. The caller has checked the key is absent and

@@ -1,7 +1,7 @@
 //! Specification of the duplicate filter: a repeated request is recognised
 //! within a window of the last N requests and answered as the first was.
 
-use switch::dedup::{DedupConfigError, DedupKey, DuplicateFilter, Outcome, Seen};
+use switch::dedup::{DedupConfigError, DedupKey, DuplicateFilter, Outcome, Seen, WindowPos};
 use switch::hash::Seed;
 use switch::ParticipantIdx;
 
@@ -28,7 +28,7 @@ const APPROVED: Outcome = Outcome::Answered {
 #[test]
 fn a_first_request_is_new_and_its_repeat_is_a_duplicate() {
     let mut f = filter(8);
-    assert_eq!(f.check_and_insert(&key(1, 7)), Seen::New);
+    assert!(matches!(f.check_and_insert(&key(1, 7)), Seen::New(_)));
     assert_eq!(
         f.check_and_insert(&key(1, 7)),
         Seen::Duplicate(Outcome::Pending)
@@ -44,14 +44,48 @@ fn a_repeat_after_the_answer_gets_the_same_answer() {
     assert_eq!(f.check_and_insert(&key(1, 7)), Seen::Duplicate(APPROVED));
 }
 
+fn new_at(f: &mut DuplicateFilter, k: &DedupKey) -> WindowPos {
+    match f.check_and_insert(k) {
+        Seen::New(pos) => pos,
+        seen => panic!("{k:?} expected new, was {seen:?}"),
+    }
+}
+
+#[test]
+fn an_outcome_recorded_at_the_key_position_is_found_by_the_key() {
+    let mut f = filter(8);
+    let pos = new_at(&mut f, &key(1, 7));
+    new_at(&mut f, &key(1, 8));
+    assert!(f.record_outcome_at(pos, &key(1, 7), APPROVED));
+    assert_eq!(f.outcome(&key(1, 7)), Some(APPROVED));
+    assert_eq!(f.outcome(&key(1, 8)), Some(Outcome::Pending));
+}
+
+/// A stale position (the key was evicted, or evicted and seen again at
+/// another position) never writes over the key now there.
+#[test]
+fn an_outcome_at_a_stale_position_goes_to_the_key_or_nowhere() {
+    let mut f = filter(2);
+    let old = new_at(&mut f, &key(1, 1));
+    new_at(&mut f, &key(1, 2));
+    new_at(&mut f, &key(1, 3)); // evicts 1, takes its position
+    assert!(!f.record_outcome_at(old, &key(1, 1), APPROVED));
+    assert_eq!(f.outcome(&key(1, 3)), Some(Outcome::Pending));
+    new_at(&mut f, &key(1, 1)); // back, at another position
+    assert!(f.record_outcome_at(old, &key(1, 1), APPROVED));
+    assert_eq!(f.outcome(&key(1, 1)), Some(APPROVED));
+    assert_eq!(f.outcome(&key(1, 3)), Some(Outcome::Pending));
+    assert_eq!(f.outcome(&key(1, 2)), None, "evicted by the return of 1");
+}
+
 #[test]
 fn the_same_fields_from_another_acquirer_are_not_a_duplicate() {
     let mut f = filter(8);
     f.check_and_insert(&key(1, 7));
-    assert_eq!(f.check_and_insert(&key(2, 7)), Seen::New);
+    assert!(matches!(f.check_and_insert(&key(2, 7)), Seen::New(_)));
     let mut other_rrn = key(1, 7);
     other_rrn.rrn[0] = b'9';
-    assert_eq!(f.check_and_insert(&other_rrn), Seen::New);
+    assert!(matches!(f.check_and_insert(&other_rrn), Seen::New(_)));
 }
 
 #[test]
@@ -62,14 +96,14 @@ fn the_oldest_request_leaves_the_window_first() {
     }
     f.record_outcome(&key(1, 2), APPROVED);
     // A fourth request evicts request 0, and only request 0.
-    assert_eq!(f.check_and_insert(&key(1, 3)), Seen::New);
+    assert!(matches!(f.check_and_insert(&key(1, 3)), Seen::New(_)));
     assert_eq!(f.len(), 3);
     assert_eq!(f.outcome(&key(1, 0)), None);
     assert_eq!(f.outcome(&key(1, 1)), Some(Outcome::Pending));
     assert_eq!(f.outcome(&key(1, 2)), Some(APPROVED));
     assert!(!f.record_outcome(&key(1, 0), APPROVED), "evicted");
     // Request 0 repeated now is new again (it left the window).
-    assert_eq!(f.check_and_insert(&key(1, 0)), Seen::New);
+    assert!(matches!(f.check_and_insert(&key(1, 0)), Seen::New(_)));
     assert_eq!(f.outcome(&key(1, 1)), None);
 }
 
@@ -79,7 +113,7 @@ fn a_long_stream_never_grows_the_filter_and_keeps_exactly_the_last_n() {
     let mut f = filter(N);
     let bytes = f.memory_bytes();
     for n in 0..50_000u64 {
-        assert_eq!(f.check_and_insert(&key(1, n)), Seen::New);
+        assert!(matches!(f.check_and_insert(&key(1, n)), Seen::New(_)));
     }
     assert_eq!(f.len(), N as usize);
     assert_eq!(f.memory_bytes(), bytes);
@@ -119,7 +153,7 @@ mod against_a_model {
                 let k = key(1, n);
                 let expected = window.iter().find(|(m, _)| *m == n).map(|(_, o)| *o);
                 match f.check_and_insert(&k) {
-                    Seen::New => {
+                    Seen::New(_) => {
                         prop_assert_eq!(expected, None);
                         if window.len() == N {
                             window.pop_front();
@@ -161,7 +195,10 @@ fn a_seeded_request_is_answered_as_before_the_restart() {
         f.check_and_insert(&key(1, 2)),
         Seen::Duplicate(declined(b"51"))
     );
-    assert_eq!(f.check_and_insert(&key(1, 3)), Seen::New, "not seeded");
+    assert!(
+        matches!(f.check_and_insert(&key(1, 3)), Seen::New(_)),
+        "not seeded"
+    );
 }
 
 #[test]
@@ -178,7 +215,7 @@ fn seeding_more_than_the_window_keeps_the_newest() {
     }
     // The seeded keys are the oldest in the window: the next arrival
     // evicts the oldest of them.
-    assert_eq!(f.check_and_insert(&key(1, 11)), Seen::New);
+    assert!(matches!(f.check_and_insert(&key(1, 11)), Seen::New(_)));
     assert_eq!(f.outcome(&key(1, 7)), None);
     assert_eq!(f.outcome(&key(1, 8)), Some(APPROVED));
 }

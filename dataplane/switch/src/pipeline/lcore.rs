@@ -29,7 +29,7 @@ use rte::{Burst, Consumer, Mbuf, Mempool, Producer, RxQueue, TxBuffer, TxQueue};
 use wire::frame::HEADER_LEN as FRAME_HEADER_LEN;
 use wire::iso8583::{self, apply_edits, build_response, Edits, FieldIndex, ResponsePolicy, Spec};
 use wire::net::ethernet::Address;
-use wire::net::headers::{Class, Headers};
+use wire::net::headers::{Checks, Class, Headers};
 use wire::net::rewrite::{self, Endpoints};
 use wire::net::{arp, ErrorKind as NetErrorKind};
 
@@ -40,8 +40,9 @@ use super::emit::{self, Route as FrameRoute, MESSAGE_AT};
 use super::handoff::HandoffEnds;
 use super::hooks::{Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
 use super::rules::{code, network, Family, MessageKind};
+use super::stage::Stage;
 use crate::counters::{CounterWriter, DropReason, Event, MtiClass, ResponseCode};
-use crate::dedup::{DedupKey, DuplicateFilter, Outcome, Seen};
+use crate::dedup::{DedupKey, DuplicateFilter, Outcome, Seen, WindowPos};
 use crate::pending::{
     Endpoint, PendingConfig, PendingEntry, PendingKey, PendingSlot, PendingTable, ReversalState,
 };
@@ -196,6 +197,8 @@ pub struct SwitchLcore {
     hooks: Box<dyn MoneyHooks>,
     counters: CounterWriter,
     scratch: FieldIndex,
+    /// The rx burst decoded ahead, its table lines warmed.
+    stage: Stage,
     expired: Vec<PendingSlot>,
     held: VecDeque<(Mbuf, Held)>,
     policy: ResponsePolicy,
@@ -276,6 +279,7 @@ impl SwitchLcore {
             hooks,
             counters,
             scratch: FieldIndex::EMPTY,
+            stage: Stage::new(),
             expired: Vec::with_capacity(max_expirations),
             held: VecDeque::with_capacity(HELD_CAPACITY),
             policy: ResponsePolicy::default(),
@@ -347,9 +351,12 @@ impl SwitchLcore {
             for m in burst.as_slice() {
                 m.prefetch();
             }
-            for m in burst.drain() {
+            self.stage_burst(burst.as_slice(), &routes);
+            for (i, m) in burst.drain().enumerate() {
+                self.stage.begin(Some(i));
                 self.process(m, &routes, now, true);
             }
+            self.stage.begin(None);
         }
         let n = self.handoff_in.dequeue_burst(&mut burst);
         received += n;
@@ -371,6 +378,70 @@ impl SwitchLcore {
     /// Outstanding transactions on this lcore.
     pub fn pending_len(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Decodes the burst's single-frame datagrams to this lcore's ports and
+    /// asks for the table lines their keys will touch, message by message,
+    /// so the misses overlap with the decoding of the rest (see `stage`).
+    /// What it skips is handled unstaged; it decides and counts nothing.
+    fn stage_burst(&mut self, burst: &[Mbuf], routes: &RouteSnapshot) {
+        let cfg = &self.shared.config;
+        let issuer_port = cfg.issuer_port_base + self.index;
+        self.dedup.warm_evictions(burst.len());
+        for (i, m) in burst.iter().enumerate() {
+            let index = self.stage.slot(i);
+            let data = m.data();
+            let Ok(h) = Headers::parse_with(data, Checks::NONE) else {
+                continue;
+            };
+            let Class::Udp(flow) = h.class else {
+                continue;
+            };
+            let port = flow.dst.port();
+            if *flow.dst.ip() != cfg.service_ip || (port != cfg.service_port && port != issuer_port)
+            {
+                continue;
+            }
+            let payload = h.payload(data);
+            if wire::frame::read_header(payload) != Some(payload.len() - FRAME_HEADER_LEN) {
+                continue; // several frames, or a bad one
+            }
+            let span = (h.payload + FRAME_HEADER_LEN, h.end);
+            let msg = &data[span.0..span.1];
+            if index.decode_into(msg, self.shared.spec).is_err() {
+                continue;
+            }
+            let Some(sender) = routes.sender(*flow.src.ip(), flow.src.port()) else {
+                continue;
+            };
+            let (stan, transmitted_at, rrn) = (
+                Self::fixed::<6>(index, msg, 11),
+                Self::fixed::<10>(index, msg, 7),
+                Self::fixed::<12>(index, msg, 37),
+            );
+            // The issuer is not hashed: a request's pending position is
+            // known before it is routed.
+            let pending_key = PendingKey {
+                issuer: sender,
+                stan,
+                transmitted_at,
+                rrn,
+            };
+            match MessageKind::of(Self::mti(index, msg)) {
+                MessageKind::Request(_) => {
+                    self.dedup.warm(&[DedupKey {
+                        originator: sender,
+                        stan,
+                        transmitted_at,
+                        rrn,
+                    }]);
+                    self.pending.warm(&[pending_key]);
+                }
+                MessageKind::Response(_) => self.pending.warm(&[pending_key]),
+                _ => {}
+            }
+            self.stage.keep(i, span);
+        }
     }
 
     fn process(&mut self, mut m: Mbuf, routes: &RouteSnapshot, now: u64, from_nic: bool) {
@@ -421,12 +492,11 @@ impl SwitchLcore {
             let Some(entry) = self.pending.get(held.slot).copied() else {
                 continue;
             };
-            let key = Self::dedup_key(&entry);
             self.record_latency(&entry, now);
             if verdict == Durable::Yes {
                 self.pending.remove_slot(held.slot);
-                self.dedup.record_outcome(
-                    &key,
+                self.record_answer(
+                    &entry,
                     Outcome::Answered {
                         response_code: held.rc,
                         auth_code: held.auth,
@@ -438,8 +508,8 @@ impl SwitchLcore {
                     self.counters.dropped(DropReason::BadFrame);
                     continue;
                 }
-                self.dedup.record_outcome(
-                    &key,
+                self.record_answer(
+                    &entry,
                     Outcome::Answered {
                         response_code: *code::SYSTEM_MALFUNCTION,
                         auth_code: None,
@@ -542,13 +612,15 @@ impl SwitchLcore {
         m.set_len(end).is_ok()
     }
 
-    fn dedup_key(entry: &PendingEntry) -> DedupKey {
-        DedupKey {
+    /// Remembers how the transaction of `entry` was answered, for repeats.
+    fn record_answer(&mut self, entry: &PendingEntry, outcome: Outcome) {
+        let key = DedupKey {
             originator: entry.originator,
             stan: entry.key.stan,
             transmitted_at: entry.key.transmitted_at,
             rrn: entry.key.rrn,
-        }
+        };
+        self.dedup.record_outcome_at(entry.dedup_pos, &key, outcome);
     }
 
     fn classify_and_handle(
@@ -653,24 +725,21 @@ impl SwitchLcore {
         {
             return Fate::Drop(DropReason::BadFrame);
         }
-        if first_end < payload.len() {
-            if let Err(reason) = self.split_extra_frames(m, h, first_end, src, src_mac, routes, now)
-            {
-                return Fate::Drop(reason);
-            }
-            // Keep only the first frame in this mbuf.
-            match rewrite::set_udp_payload_len(
-                &mut m.data_mut()[..h.payload + first_end],
-                h,
-                first_end,
-            ) {
-                Ok(_) => {
-                    let _ = m.set_len(h.payload + first_end);
-                }
-                Err(_) => return Fate::Drop(DropReason::BadFrame),
-            }
+        if first_end == payload.len() {
+            return self.handle_message(m, h, sender, src, src_mac, routes, now);
         }
-        let h = match Headers::parse_with(m.data(), wire::net::headers::Checks::NONE) {
+        if let Err(reason) = self.split_extra_frames(m, h, first_end, src, src_mac, routes, now) {
+            return Fate::Drop(reason);
+        }
+        // Keep only the first frame in this mbuf.
+        match rewrite::set_udp_payload_len(&mut m.data_mut()[..h.payload + first_end], h, first_end)
+        {
+            Ok(_) => {
+                let _ = m.set_len(h.payload + first_end);
+            }
+            Err(_) => return Fate::Drop(DropReason::BadFrame),
+        }
+        let h = match Headers::parse_with(m.data(), Checks::NONE) {
             Ok(h) => h,
             Err(_) => return Fate::Drop(DropReason::BadFrame),
         };
@@ -766,7 +835,9 @@ impl SwitchLcore {
         let spec = self.shared.spec;
         let msg_at = h.payload + FRAME_HEADER_LEN;
         let msg_end = h.end;
-        if let Err(e) = self.scratch.decode_into(&m.data()[msg_at..msg_end], spec) {
+        if let Some(staged) = self.stage.take((msg_at, msg_end)) {
+            std::mem::swap(&mut self.scratch, staged);
+        } else if let Err(e) = self.scratch.decode_into(&m.data()[msg_at..msg_end], spec) {
             return self.answer_malformed(m, h, msg_at, msg_end, e);
         }
         let mti = Self::mti(&self.scratch, &m.data()[msg_at..msg_end]);
@@ -898,8 +969,8 @@ impl SwitchLcore {
             transmitted_at: at,
             rrn,
         };
-        match self.dedup.check_and_insert(&dedup_key) {
-            Seen::New => {}
+        let dedup_pos = match self.dedup.check_and_insert(&dedup_key) {
+            Seen::New(pos) => pos,
             Seen::Duplicate(Outcome::Pending) => return Fate::Drop(DropReason::Duplicate),
             Seen::Duplicate(Outcome::Answered {
                 response_code,
@@ -914,28 +985,49 @@ impl SwitchLcore {
                     auth_code.as_ref().map(|a| &a[..]),
                 );
             }
-        }
+        };
         let issuer = match routes.route(
             Self::field(&self.scratch, msg, 100),
             Self::field(&self.scratch, msg, 2),
         ) {
             Route::Issuer(i) => i,
             Route::NoRoute => {
-                return self.answer_recorded(m, h, msg_at, &dedup_key, code::NO_SUCH_ISSUER)
+                return self.answer_recorded(
+                    m,
+                    h,
+                    msg_at,
+                    dedup_pos,
+                    &dedup_key,
+                    code::NO_SUCH_ISSUER,
+                )
             }
             Route::BadPan(_) => {
-                return self.answer_recorded(m, h, msg_at, &dedup_key, code::FORMAT_ERROR)
+                return self.answer_recorded(
+                    m,
+                    h,
+                    msg_at,
+                    dedup_pos,
+                    &dedup_key,
+                    code::FORMAT_ERROR,
+                )
             }
         };
         let Some(target) = routes.participant(issuer) else {
-            return self.answer_recorded(m, h, msg_at, &dedup_key, code::NO_SUCH_ISSUER);
+            return self.answer_recorded(m, h, msg_at, dedup_pos, &dedup_key, code::NO_SUCH_ISSUER);
         };
         if !target.accepts_requests()
             || self.shared.sessions.is_signed_off(issuer)
             || target.mac.as_deref().is_some_and(|r| r.current().is_none())
         {
             // (A keyed issuer without a usable key could not be sent to.)
-            return self.answer_recorded(m, h, msg_at, &dedup_key, code::ISSUER_UNAVAILABLE);
+            return self.answer_recorded(
+                m,
+                h,
+                msg_at,
+                dedup_pos,
+                &dedup_key,
+                code::ISSUER_UNAVAILABLE,
+            );
         }
         let money = MoneyRequest {
             acquirer,
@@ -945,11 +1037,18 @@ impl SwitchLcore {
             currency: Self::digits_u64(Self::field(&self.scratch, msg, 49)) as u16,
         };
         if let Verdict::Decline(rc) = self.hooks.check(&money) {
-            return self.answer_recorded(m, h, msg_at, &dedup_key, &rc);
+            return self.answer_recorded(m, h, msg_at, dedup_pos, &dedup_key, &rc);
         }
         let Some(issuer_mac) = self.arp.lookup(*target.next_hop.ip()) else {
             self.send_arp_request(*target.next_hop.ip(), now);
-            return self.answer_recorded(m, h, msg_at, &dedup_key, code::ISSUER_UNAVAILABLE);
+            return self.answer_recorded(
+                m,
+                h,
+                msg_at,
+                dedup_pos,
+                &dedup_key,
+                code::ISSUER_UNAVAILABLE,
+            );
         };
         let timeout = target.timeout.map_or(self.default_timeout_ticks, |t| {
             rte::tsc::micros_to_ticks(t.as_micros() as u64, self.shared.tsc_hz)
@@ -978,25 +1077,47 @@ impl SwitchLcore {
             } else {
                 ReversalState::NotRequired
             },
+            dedup_pos,
         };
         let slot = match self.pending.insert(entry, msg) {
             Ok(slot) => slot,
             Err(crate::pending::PendingError::Full { .. }) => {
                 self.counters.dropped(DropReason::PendingFull);
                 self.hooks.outcome(&money, *code::ISSUER_UNAVAILABLE);
-                return self.answer_recorded(m, h, msg_at, &dedup_key, code::ISSUER_UNAVAILABLE);
+                return self.answer_recorded(
+                    m,
+                    h,
+                    msg_at,
+                    dedup_pos,
+                    &dedup_key,
+                    code::ISSUER_UNAVAILABLE,
+                );
             }
             Err(_) => {
                 // Too long to keep a copy of, or the issuer already holds an
                 // identical key from another acquirer: refuse rather than
                 // forward what could not be reversed or matched.
                 self.hooks.outcome(&money, *code::FORMAT_ERROR);
-                return self.answer_recorded(m, h, msg_at, &dedup_key, code::FORMAT_ERROR);
+                return self.answer_recorded(
+                    m,
+                    h,
+                    msg_at,
+                    dedup_pos,
+                    &dedup_key,
+                    code::FORMAT_ERROR,
+                );
             }
         };
         if self.wheel.schedule(slot, entry.deadline).is_err() {
             self.pending.remove_slot(slot);
-            return self.answer_recorded(m, h, msg_at, &dedup_key, code::SYSTEM_MALFUNCTION);
+            return self.answer_recorded(
+                m,
+                h,
+                msg_at,
+                dedup_pos,
+                &dedup_key,
+                code::SYSTEM_MALFUNCTION,
+            );
         }
         let to = Endpoints {
             src_mac: Address(self.our_mac),
@@ -1112,8 +1233,8 @@ impl SwitchLcore {
         match commit {
             Commit::Now => {
                 self.pending.remove_slot(slot);
-                self.dedup.record_outcome(
-                    &Self::dedup_key(&entry),
+                self.record_answer(
+                    &entry,
                     Outcome::Answered {
                         response_code: rc,
                         auth_code: auth,
@@ -1139,8 +1260,8 @@ impl SwitchLcore {
                 if !self.set_response_code(m, code::SYSTEM_MALFUNCTION) {
                     return Fate::Drop(DropReason::BadFrame);
                 }
-                self.dedup.record_outcome(
-                    &Self::dedup_key(&entry),
+                self.record_answer(
+                    &entry,
                     Outcome::Answered {
                         response_code: *code::SYSTEM_MALFUNCTION,
                         auth_code: None,
@@ -1193,10 +1314,12 @@ impl SwitchLcore {
         m: &mut Mbuf,
         h: &Headers,
         msg_at: usize,
+        pos: WindowPos,
         key: &DedupKey,
         rc: &[u8; 2],
     ) -> Fate {
-        self.dedup.record_outcome(
+        self.dedup.record_outcome_at(
+            pos,
             key,
             Outcome::Answered {
                 response_code: *rc,
@@ -1337,14 +1460,8 @@ impl SwitchLcore {
         routes: &RouteSnapshot,
         now: u64,
     ) {
-        let key = DedupKey {
-            originator: entry.originator,
-            stan: entry.key.stan,
-            transmitted_at: entry.key.transmitted_at,
-            rrn: entry.key.rrn,
-        };
-        self.dedup.record_outcome(
-            &key,
+        self.record_answer(
+            entry,
             Outcome::Answered {
                 response_code: *code::ISSUER_UNAVAILABLE,
                 auth_code: None,

@@ -16,6 +16,7 @@ pub mod handoff;
 pub mod hooks;
 pub mod lcore;
 pub mod rules;
+mod stage;
 
 pub use config::SwitchConfig;
 pub use hooks::{AlwaysAllow, Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
