@@ -40,7 +40,7 @@ use super::emit::{self, Route as FrameRoute, MESSAGE_AT};
 use super::handoff::HandoffEnds;
 use super::hooks::{Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
 use super::rules::{code, network, Family, MessageKind};
-use super::stage::Stage;
+use super::stage::{only_message, Stage};
 use crate::counters::{CounterWriter, DropReason, Event, MtiClass, ResponseCode};
 use crate::dedup::{DedupKey, DuplicateFilter, Outcome, Seen, WindowPos};
 use crate::pending::{
@@ -391,7 +391,7 @@ impl SwitchLcore {
         for (i, m) in burst.iter().enumerate() {
             let index = self.stage.slot(i);
             let data = m.data();
-            let Ok(h) = Headers::parse_with(data, Checks::NONE) else {
+            let Ok(h) = Headers::parse(data) else {
                 continue;
             };
             let Class::Udp(flow) = h.class else {
@@ -406,7 +406,7 @@ impl SwitchLcore {
             if wire::frame::read_header(payload) != Some(payload.len() - FRAME_HEADER_LEN) {
                 continue; // several frames, or a bad one
             }
-            let span = (h.payload + FRAME_HEADER_LEN, h.end);
+            let span = only_message(&h);
             let msg = &data[span.0..span.1];
             if index.decode_into(msg, self.shared.spec).is_err() {
                 continue;
@@ -440,7 +440,7 @@ impl SwitchLcore {
                 MessageKind::Response(_) => self.pending.warm(&[pending_key]),
                 _ => {}
             }
-            self.stage.keep(i, span);
+            self.stage.keep(i, h);
         }
     }
 
@@ -630,7 +630,11 @@ impl SwitchLcore {
         now: u64,
         from_nic: bool,
     ) -> Fate {
-        let h = match Headers::parse(m.data()) {
+        let parsed = match self.stage.headers() {
+            Some(h) => Ok(h),
+            None => Headers::parse(m.data()),
+        };
+        let h = match parsed {
             Ok(h) => h,
             Err(e) => {
                 return Fate::Drop(match e.kind() {
@@ -881,12 +885,20 @@ impl SwitchLcore {
         index.get(n).and_then(|s| msg.get(s.range()))
     }
 
+    /// Field `n` as exactly `N` bytes: cut, or padded with '0' (absent
+    /// fields are all '0'). The usual case, a field of its spec length, is
+    /// one fixed-size copy.
+    #[inline(always)]
     fn fixed<const N: usize>(index: &FieldIndex, msg: &[u8], n: u8) -> [u8; N] {
-        let mut out = [b'0'; N];
-        if let Some(v) = Self::field(index, msg, n) {
-            let k = v.len().min(N);
-            out[..k].copy_from_slice(&v[..k]);
+        let Some(v) = Self::field(index, msg, n) else {
+            return [b'0'; N];
+        };
+        if let Ok(exact) = <[u8; N]>::try_from(v) {
+            return exact;
         }
+        let mut out = [b'0'; N];
+        let k = v.len().min(N);
+        out[..k].copy_from_slice(&v[..k]);
         out
     }
 
