@@ -37,7 +37,7 @@ fn bench(c: &mut Criterion) {
         2_000_000 / 32,
         |_| {
             let keys: [_; 32] = std::array::from_fn(|k| dedup_key(next + k as u64));
-            f.warm_evictions(keys.len());
+            (0..keys.len()).for_each(|k| f.warm_eviction(k));
             f.warm(&keys);
             for key in &keys {
                 black_box(f.check_and_insert(key));

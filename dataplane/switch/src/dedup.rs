@@ -162,20 +162,17 @@ impl DuplicateFilter {
         }
     }
 
-    /// Asks for the index positions of the `n` oldest keys, which the next
-    /// `n` new keys will evict once the window is full (FIFO order makes
-    /// them known before the new keys are). Changes nothing.
+    /// Asks for the index position of the key that the new key after the
+    /// next `ahead` new keys will evict, once the window is full (FIFO
+    /// order makes it known before the new key is). Changes nothing.
     #[inline]
-    pub fn warm_evictions(&self, n: usize) {
+    pub fn warm_eviction(&self, ahead: usize) {
         let cap = self.keys.len();
-        if self.len() < cap {
+        if self.len() < cap || ahead >= cap {
             return;
         }
-        let mut evict = self.next as usize;
-        for _ in 0..n.min(cap) {
-            self.index.prefetch(self.keys[evict].hash(self.seed));
-            evict = if evict + 1 == cap { 0 } else { evict + 1 };
-        }
+        let oldest = (self.next as usize + ahead) % cap;
+        self.index.prefetch(self.keys[oldest].hash(self.seed));
     }
 
     /// Records how `key` was answered; false if it has left the window.

@@ -387,7 +387,7 @@ impl SwitchLcore {
     fn stage_burst(&mut self, burst: &[Mbuf], routes: &RouteSnapshot) {
         let cfg = &self.shared.config;
         let issuer_port = cfg.issuer_port_base + self.index;
-        self.dedup.warm_evictions(burst.len());
+        let mut requests = 0;
         for (i, m) in burst.iter().enumerate() {
             let index = self.stage.slot(i);
             let data = m.data();
@@ -429,6 +429,8 @@ impl SwitchLcore {
             };
             match MessageKind::of(Self::mti(index, msg)) {
                 MessageKind::Request(_) => {
+                    self.dedup.warm_eviction(requests);
+                    requests += 1;
                     self.dedup.warm(&[DedupKey {
                         originator: sender,
                         stan,
