@@ -777,23 +777,20 @@ fn two_lcores_hand_replies_to_the_lcore_that_owns_the_transaction() {
     );
 }
 
-#[test]
-fn several_frames_in_one_datagram_are_each_switched() {
-    let mut net = Net::new("multi", 1);
-    let a = request("0200", 21, PAN).encode();
-    let b = request("0200", 22, PAN2).encode();
+/// One datagram from the acquirer carrying `messages`, each in its frame.
+fn acquirer_datagram(messages: &[Vec<u8>]) -> Vec<u8> {
     let mut payload = Vec::new();
-    for m in [&a, &b] {
+    for m in messages {
         payload.extend_from_slice(&(m.len() as u16).to_be_bytes());
         payload.extend_from_slice(m);
     }
-    // Build the datagram around the two frames by hand.
+    // Headers from a one-frame datagram, lengths and checksum redone.
     let one = udp_frame(
         ACQUIRER,
         ACQUIRER_MAC,
         SocketAddrV4::new(SWITCH_IP, 8583),
         SWITCH_MAC,
-        &a,
+        &messages[0],
     );
     let mut f = one[..42].to_vec();
     f.extend_from_slice(&payload);
@@ -804,6 +801,16 @@ fn several_frames_in_one_datagram_are_each_switched() {
     f[16..18].copy_from_slice(&ip_len.to_be_bytes());
     let mut ip = wire::net::ipv4::Packet::new_unchecked(&mut f[14..34]);
     ip.fill_checksum();
+    f
+}
+
+#[test]
+fn several_frames_in_one_datagram_are_each_switched() {
+    let mut net = Net::new("multi", 1);
+    let f = acquirer_datagram(&[
+        request("0200", 21, PAN).encode(),
+        request("0200", 22, PAN2).encode(),
+    ]);
     net.inject(0, &f);
     net.run();
     let out = net.out();
@@ -814,6 +821,92 @@ fn several_frames_in_one_datagram_are_each_switched() {
     assert!(out
         .iter()
         .any(|o| to_issuer(o, ISSUER2, 0) && o.msg.get(11) == Some("000022")));
+}
+
+/// The lcore decodes a whole rx burst and warms its table lines before
+/// handling any of it: a burst mixing every kind of datagram must come out
+/// as if each had arrived alone, every message handled once with its own
+/// decoded fields, a duplicate inside the burst caught.
+#[test]
+fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
+    let mut net = Net::new("mixed", 1);
+    let earlier = request("0200", 40, PAN);
+    net.acquirer_sends(&earlier);
+    net.run();
+    assert_eq!(net.out().len(), 1, "a transaction pending before the burst");
+
+    let a = request("0200", 41, PAN);
+    net.acquirer_sends(&a);
+    net.acquirer_sends(&request("0200", 42, PAN).without(41)); // format error
+    net.inject(
+        0,
+        &acquirer_datagram(&[
+            request("0200", 43, PAN).encode(),
+            request("0200", 44, PAN2).encode(),
+        ]),
+    );
+    net.acquirer_sends(&a); // a duplicate within the same burst
+    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&earlier, "00"));
+    let mut corrupt = udp_frame(
+        ACQUIRER,
+        ACQUIRER_MAC,
+        SocketAddrV4::new(SWITCH_IP, 8583),
+        SWITCH_MAC,
+        &request("0200", 45, PAN).encode(),
+    );
+    corrupt[40] ^= 0xff; // UDP checksum
+    net.inject(0, &corrupt);
+    let stranger = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 99), 40000);
+    net.inject(
+        0,
+        &udp_frame(
+            stranger,
+            ACQUIRER_MAC,
+            SocketAddrV4::new(SWITCH_IP, 8583),
+            SWITCH_MAC,
+            &request("0200", 46, PAN).encode(),
+        ),
+    );
+    net.acquirer_sends(&request("0200", 47, PAN2));
+    net.run();
+
+    let mut seen: Vec<(String, String, Option<String>)> = net
+        .out()
+        .iter()
+        .map(|o| {
+            let to = if to_acquirer(o) {
+                "acquirer".to_string()
+            } else {
+                o.flow.dst.to_string()
+            };
+            let stan = o.msg.get(11).unwrap_or("").to_string();
+            (to, stan, o.msg.get(39).map(str::to_string))
+        })
+        .collect();
+    seen.sort();
+    let expect = |to: &str, stan: &str, rc: Option<&str>| {
+        (to.to_string(), stan.to_string(), rc.map(str::to_string))
+    };
+    assert_eq!(
+        seen,
+        vec![
+            expect("10.77.0.20:9100", "000041", None),
+            expect("10.77.0.20:9100", "000043", None),
+            expect("10.77.0.30:9100", "000044", None),
+            expect("10.77.0.30:9100", "000047", None),
+            expect("acquirer", "000040", Some("00")),
+            expect("acquirer", "000042", Some("30")),
+        ]
+    );
+    let c = net.counters();
+    assert_eq!(c.dropped(DropReason::Duplicate), 1);
+    assert_eq!(c.dropped(DropReason::BadChecksum), 1);
+    assert_eq!(c.dropped(DropReason::UnknownSender), 1);
+    assert_eq!(
+        c.event(Event::Rx),
+        9,
+        "one burst of the earlier answer and eight more"
+    );
 }
 
 #[test]
