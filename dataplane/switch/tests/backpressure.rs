@@ -8,15 +8,7 @@
 //! Time is a fake TSC the test advances; nothing depends on the machine's
 //! speed. It records its row for the reliability summary table.
 
-use std::net::SocketAddrV4;
-use std::sync::Arc;
-
-use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
-use switch::counters::{DropReason, Event, LcoreCounters};
-use switch::pipeline::admission::WallClock;
-use switch::pipeline::{
-    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
-};
+use switch::counters::{DropReason, Event};
 use switch::testkit::*;
 
 /// The TX (and RX) ring size: small, so it fills fast.
@@ -24,143 +16,53 @@ const RING: u32 = 256;
 /// Requests the acquirer sends while the TX ring is full.
 const REQUESTS: u32 = 2000;
 
-struct Net {
-    _eal: Eal,
-    pool: Mempool,
-    pair: RingPairPort,
-    lcore: SwitchLcore,
-    counters: Arc<LcoreCounters>,
-    hz: u64,
-    now: u64,
+/// One switch lcore on a ring port whose rings hold [`RING`] frames.
+fn net() -> RingNet {
+    RingNet::builder("sw-backpressure").ring_size(RING).build()
 }
 
-impl Net {
-    fn new() -> Net {
-        let eal = Eal::init(&rte::test_eal_args("sw-backpressure")).expect("EAL");
-        let pool = Mempool::create(&eal, "bp", 8191, 0, 2176, -1).unwrap();
-        let pair = Port::ring_pair(&eal, "net_ring_bp", 1, RING).unwrap();
-        let pc = PortConfig {
-            rx_queues: 1,
-            tx_queues: 1,
-            rss: false,
-            ..PortConfig::default()
-        };
-        pair.port.configure(&pc, &pool).unwrap();
-        pair.port.start().unwrap();
-        let mut cfg = SwitchConfig::new(SWITCH_IP, "p0");
-        cfg.pending_capacity = 4096;
-        cfg.dedup_capacity = 4096;
-        let hz = eal.tsc_hz();
-        let now = 1_000_000;
-        let mut shared = Shared::new(cfg, published(), 1, hz).unwrap();
-        // The fake clock starts at the moment the fixtures' field 7 names.
-        shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, now, hz);
-        let shared = Arc::new(shared);
-        let ends = handoff::create(&eal, 1, "bp")
-            .unwrap()
-            .into_iter()
-            .next()
-            .unwrap();
-        let (writer, counters) = LcoreCounters::new_pair();
-        let parts = LcoreParts {
-            index: 0,
-            shared,
-            queues: LcoreQueues {
-                rx: vec![pair.port.rx_queue(0).unwrap()],
-                tx: pair.port.tx_queue(0).unwrap(),
-                mac: SWITCH_MAC,
-            },
-            handoff: ends,
-            pool: pool.clone(),
-            hooks: Box::new(AlwaysAllow),
-            counters: writer,
-        };
-        let lcore = SwitchLcore::new(parts, now).unwrap();
-        Net {
-            _eal: eal,
-            pool,
-            pair,
-            lcore,
-            counters,
-            hz,
-            now,
+/// The acquirer sends `count` requests from `first`, half a ring's worth at
+/// a time, the lcore running between (past the drain timer each time).
+fn acquirer_sends(net: &mut RingNet, first: u32, count: u32) {
+    let mut stan = first;
+    while stan < first + count {
+        let batch = (first + count - stan).min(RING / 2);
+        for s in stan..stan + batch {
+            net.acquirer_sends(&request("0200", s, PAN));
         }
+        stan += batch;
+        net.run();
     }
+}
 
-    /// The acquirer sends `count` requests from `first`, a ring's worth at
-    /// a time, the lcore polling between (past the drain timer each time).
-    fn acquirer_sends(&mut self, first: u32, count: u32) {
-        let switch = SocketAddrV4::new(SWITCH_IP, 8583);
-        let mut stan = first;
-        while stan < first + count {
-            let batch = (first + count - stan).min(RING / 2);
-            for s in stan..stan + batch {
-                let f = udp_frame(
-                    ACQUIRER,
-                    ACQUIRER_MAC,
-                    switch,
-                    SWITCH_MAC,
-                    &request("0200", s, PAN).encode(),
-                );
-                let mut m = self.pool.alloc().unwrap();
-                m.set_len(f.len()).unwrap();
-                m.data_mut().copy_from_slice(&f);
-                self.pair.inject[0].enqueue(m).unwrap();
-            }
-            stan += batch;
-            self.poll();
-        }
-    }
-
-    fn poll(&mut self) {
-        for _ in 0..8 {
-            if self.lcore.poll(self.now) == 0 {
-                break;
-            }
-        }
-        self.now += rte::tsc::micros_to_ticks(200, self.hz);
-        self.lcore.poll(self.now);
-    }
-
-    /// Moves the fake clock in 100 ms steps (timers fire in order).
-    fn advance_ms(&mut self, ms: u64) {
-        for _ in 0..ms.div_ceil(100) {
-            self.now += rte::tsc::micros_to_ticks(100_000, self.hz);
-            self.poll();
-        }
-    }
-
-    /// Takes everything out of the TX ring: (frames, messages to the issuer).
-    fn drain_tx(&mut self) -> (u64, u64) {
-        let (mut frames, mut to_issuer) = (0, 0);
-        while let Some(m) = self.pair.collect[0].dequeue() {
-            frames += 1;
-            if parse_udp(m.data()).is_some_and(|(flow, _)| flow.dst == ISSUER) {
-                to_issuer += 1;
-            }
-        }
-        (frames, to_issuer)
-    }
+/// Takes everything out of the TX ring: (frames, messages to the issuer).
+fn drain_tx(net: &mut RingNet) -> (u64, u64) {
+    let frames = net.raw_out();
+    let to_issuer = frames
+        .iter()
+        .filter(|f| parse_udp(f).is_some_and(|(flow, _)| flow.dst == ISSUER))
+        .count();
+    (frames.len() as u64, to_issuer as u64)
 }
 
 #[test]
 fn a_full_tx_ring_drops_and_counts_never_leaks_an_mbuf_and_traffic_recovers() {
     let started = std::time::Instant::now();
-    let mut net = Net::new();
+    let mut net = net();
     let baseline = net.pool.in_use();
 
     // The issuer's link is stuck: nobody takes frames off the TX ring while
     // the acquirer sends 2,000 requests, then every one of them times out
     // (stand-in 91 to the acquirer, 0420s to the issuer) into the same full ring.
-    net.acquirer_sends(1, REQUESTS);
+    acquirer_sends(&mut net, 1, REQUESTS);
     let peak_forwarding = net.pool.in_use();
     // Timeout 5 s, then 0420s 1, 2, 4, 8 and 16 s apart; the fifth is
     // given up 32 s after it was sent: 68 s in all, plus the sending.
     net.advance_ms(70_000);
     let peak = net.pool.in_use().max(peak_forwarding);
-    let (stuck, _) = net.drain_tx();
+    let (stuck, _) = drain_tx(&mut net);
     let after_drain = net.pool.in_use();
-    let c = net.counters.snapshot();
+    let c = net.counters();
     let tx = c.event(Event::Tx);
     // What the ring refused: the lcore's sends minus what the port took.
     let refused = tx - net.pair.port.stats().unwrap().tx_packets;
@@ -193,7 +95,7 @@ fn a_full_tx_ring_drops_and_counts_never_leaks_an_mbuf_and_traffic_recovers() {
         format!("no mbuf leaked: {after_drain} in use after draining, baseline {baseline}"),
     );
     row.expect(
-        net.lcore.pending_len() == 0,
+        net.lcores[0].pending_len() == 0,
         "every transaction stood in and its reversals given up",
     );
     // ...and counted where an operator looks: the switch's drop counters.
@@ -205,9 +107,9 @@ fn a_full_tx_ring_drops_and_counts_never_leaks_an_mbuf_and_traffic_recovers() {
     );
 
     // The link is back: new requests reach the issuer, none refused.
-    net.acquirer_sends(REQUESTS + 1, 100);
-    let (_, forwarded) = net.drain_tx();
-    let c2 = net.counters.snapshot();
+    acquirer_sends(&mut net, REQUESTS + 1, 100);
+    let (_, forwarded) = drain_tx(&mut net);
+    let c2 = net.counters();
     row.expect(
         forwarded == 100,
         format!("traffic flows again once the ring drains: {forwarded} of 100 forwarded"),

@@ -6,20 +6,13 @@
 //! Each test is its own process under cargo-nextest (one EAL per process);
 //! time is a fake TSC the test moves.
 
-use std::net::SocketAddrV4;
 use std::sync::Arc;
 
 use auth::{Algorithm, KeyRing, MacFormat, MacKey};
-use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
-use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters, ResponseCode};
-use switch::pipeline::admission::WallClock;
-use switch::pipeline::{
-    handoff, AlwaysAllow, LcoreParts, LcoreQueues, Shared, SwitchConfig, SwitchLcore,
-};
+use switch::counters::{DropReason, Event, ResponseCode};
 use switch::routes::{Published, RouteSnapshot};
 use switch::testkit::*;
 use wire::iso8583::{FieldIndex, Spec};
-use wire::net::headers::{Class, Headers, UdpFlow};
 
 fn acquirer_key() -> MacKey {
     MacKey::new(Algorithm::HmacSha256x64, &[0x11; 32]).unwrap()
@@ -57,144 +50,26 @@ fn verifies(bytes: &[u8], key: &MacKey) -> bool {
     auth::verify(&format, bytes, &index, &KeyRing::new(key.clone()), 0).is_ok()
 }
 
-struct Net {
-    _eal: Eal,
-    pool: Mempool,
-    pair: RingPairPort,
-    lcore: SwitchLcore,
-    counters: Arc<LcoreCounters>,
-    hz: u64,
-    now: u64,
-}
-
-/// One message the switch sent, with its raw bytes.
-struct Out {
-    flow: UdpFlow,
-    bytes: Vec<u8>,
-    msg: Msg,
-}
-
-impl std::fmt::Debug for Out {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} → {}: {:?}", self.flow.src, self.flow.dst, self.msg)
+/// The fixture network (acquirer, issuer, issuer 2) on one switch lcore,
+/// with the keys `keys` gives each participant (by index) at the fake
+/// clock's start.
+fn net(tag: &str, keys: impl Fn(usize, u64) -> Option<KeyRing>) -> RingNet {
+    let fixture = snapshot(0);
+    let mut participants = fixture.participants().to_vec();
+    for (i, p) in participants.iter_mut().enumerate() {
+        p.mac = keys(i, FAKE_TSC_START).map(Arc::new);
     }
-}
-
-impl Net {
-    /// The fixture network (acquirer, issuer, issuer 2) with the keys
-    /// `keys` gives each participant (by index).
-    fn new(tag: &str, keys: impl Fn(usize, u64) -> Option<KeyRing>) -> Net {
-        let eal = Eal::init(&rte::test_eal_args(&format!("mac-{tag}"))).expect("EAL");
-        let pool = Mempool::create(&eal, "mac", 4095, 0, 2176, -1).unwrap();
-        let pair = Port::ring_pair(&eal, "net_ring_mac", 1, 1024).unwrap();
-        let pc = PortConfig {
-            rx_queues: 1,
-            tx_queues: 1,
-            rss: false,
-            ..PortConfig::default()
-        };
-        pair.port.configure(&pc, &pool).unwrap();
-        pair.port.start().unwrap();
-        let mut cfg = SwitchConfig::new(SWITCH_IP, "p0");
-        cfg.pending_capacity = 1024;
-        cfg.dedup_capacity = 1024;
-        let now = 1_000_000;
-        let fixture = snapshot(0);
-        let mut participants = fixture.participants().to_vec();
-        for (i, p) in participants.iter_mut().enumerate() {
-            p.mac = keys(i, now).map(Arc::new);
-        }
-        let routes = Arc::new(Published::new(
-            RouteSnapshot::new(participants, fixture.bins_shared()).unwrap(),
-        ));
-        let hz = eal.tsc_hz();
-        let mut shared = Shared::new(cfg, routes, 1, hz).unwrap();
-        shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, now, hz);
-        let (writer, counters) = LcoreCounters::new_pair();
-        let parts = LcoreParts {
-            index: 0,
-            shared: Arc::new(shared),
-            queues: LcoreQueues {
-                rx: vec![pair.port.rx_queue(0).unwrap()],
-                tx: pair.port.tx_queue(0).unwrap(),
-                mac: SWITCH_MAC,
-            },
-            handoff: handoff::create(&eal, 1, tag).unwrap().remove(0),
-            pool: pool.clone(),
-            hooks: Box::new(AlwaysAllow),
-            counters: writer,
-        };
-        let lcore = SwitchLcore::new(parts, now).unwrap();
-        Net {
-            _eal: eal,
-            pool,
-            pair,
-            lcore,
-            counters,
-            hz,
-            now,
-        }
-    }
-
-    fn send(&mut self, from: SocketAddrV4, mac: [u8; 6], to_port: u16, message: &[u8]) {
-        let frame = udp_frame(
-            from,
-            mac,
-            SocketAddrV4::new(SWITCH_IP, to_port),
-            SWITCH_MAC,
-            message,
-        );
-        let mut m = self.pool.alloc().unwrap();
-        m.set_len(frame.len()).unwrap();
-        m.data_mut().copy_from_slice(&frame);
-        self.pair.inject[0].enqueue(m).unwrap();
-    }
-
-    fn acquirer_sends(&mut self, message: &[u8]) {
-        self.send(ACQUIRER, ACQUIRER_MAC, 8583, message);
-    }
-
-    fn issuer_sends(&mut self, message: &[u8]) {
-        self.send(ISSUER, ISSUER_MAC, 8600, message);
-    }
-
-    fn run(&mut self) {
-        for _ in 0..8 {
-            if self.lcore.poll(self.now) == 0 {
-                break;
-            }
-        }
-        self.now += rte::tsc::micros_to_ticks(200, self.hz);
-        self.lcore.poll(self.now);
-    }
-
-    fn advance_ms(&mut self, ms: u64) {
-        for _ in 0..ms.div_ceil(100) {
-            self.now += rte::tsc::micros_to_ticks(100_000, self.hz);
-            self.run();
-        }
-    }
-
-    fn out(&mut self) -> Vec<Out> {
-        let mut out = Vec::new();
-        while let Some(m) = self.pair.collect[0].dequeue() {
-            let frame = m.data().to_vec();
-            let h = Headers::parse(&frame).expect("valid headers and checksums");
-            let Class::Udp(flow) = h.class else {
-                continue;
-            };
-            for f in wire::frame::Frames::new(h.payload(&frame), 8192) {
-                let bytes = f.expect("one whole frame").to_vec();
-                let msg = Msg::decode(&bytes);
-                out.push(Out { flow, bytes, msg });
-            }
-        }
-        out
-    }
-
-    fn counters(&self) -> CounterSnapshot {
-        LcoreCounters::sum([self.counters.as_ref()])
-    }
+    let routes = Arc::new(Published::new(
+        RouteSnapshot::new(participants, fixture.bins_shared()).unwrap(),
+    ));
+    RingNet::builder(&format!("mac-{tag}"))
+        .mempool_size(4095)
+        .config(|c| {
+            c.pending_capacity = 1024;
+            c.dedup_capacity = 1024;
+        })
+        .routes(routes)
+        .build()
 }
 
 /// Whether `msg` carries field `n` (binary fields are not text: no `get`).
@@ -202,11 +77,11 @@ fn has(msg: &Msg, n: u8) -> bool {
     msg.fields.iter().any(|(f, _)| *f == n)
 }
 
-fn to_acquirer(o: &Out) -> bool {
+fn to_acquirer(o: &Sent) -> bool {
     o.flow.dst == ACQUIRER
 }
 
-fn to_issuer(o: &Out) -> bool {
+fn to_issuer(o: &Sent) -> bool {
     o.flow.dst == ISSUER
 }
 
@@ -221,7 +96,7 @@ fn both_keyed(i: usize, _now: u64) -> Option<KeyRing> {
 
 #[test]
 fn a_good_mac_is_forwarded_resealed_for_the_issuer_and_the_answer_sealed_for_the_acquirer() {
-    let mut net = Net::new("good", both_keyed);
+    let mut net = net("good", both_keyed);
     let req = request("0200", 1, PAN);
     net.acquirer_sends(&sealed(&req, &acquirer_key()));
     net.run();
@@ -254,7 +129,7 @@ fn a_good_mac_is_forwarded_resealed_for_the_issuer_and_the_answer_sealed_for_the
 
 #[test]
 fn a_bad_mac_is_dropped_counted_and_answered_63_sealed_for_the_sender() {
-    let mut net = Net::new("bad", both_keyed);
+    let mut net = net("bad", both_keyed);
     let req = request("0200", 2, PAN);
     let mut bytes = sealed(&req, &acquirer_key());
     let last = bytes.len() - 1;
@@ -275,7 +150,7 @@ fn a_bad_mac_is_dropped_counted_and_answered_63_sealed_for_the_sender() {
     let c = net.counters();
     assert_eq!(c.dropped(DropReason::MacFail), 1);
     assert_eq!(c.response(ResponseCode::SecurityViolation), 1);
-    assert_eq!(net.lcore.pending_len(), 0);
+    assert_eq!(net.lcores[0].pending_len(), 0);
 
     // A changed amount under the original MAC: the same.
     let mut tampered = sealed(&req, &acquirer_key());
@@ -294,7 +169,7 @@ fn a_bad_mac_is_dropped_counted_and_answered_63_sealed_for_the_sender() {
 
 #[test]
 fn a_keyed_participant_without_a_mac_is_refused_like_a_bad_one() {
-    let mut net = Net::new("missing", both_keyed);
+    let mut net = net("missing", both_keyed);
     net.acquirer_sends(&request("0200", 3, PAN).encode());
     net.run();
     let out = net.out();
@@ -330,7 +205,7 @@ fn a_keyed_participant_without_a_mac_is_refused_like_a_bad_one() {
 
 #[test]
 fn unkeyed_participants_are_forwarded_byte_for_byte() {
-    let mut net = Net::new("unkeyed", |_, _| None);
+    let mut net = net("unkeyed", |_, _| None);
     let req = request("0200", 5, PAN).set(64, "ABCDEFGH");
     let bytes = req.encode();
     net.acquirer_sends(&bytes);
@@ -352,7 +227,7 @@ fn unkeyed_participants_are_forwarded_byte_for_byte() {
 #[test]
 fn only_the_keyed_side_of_a_mixed_pair_is_checked_and_sealed() {
     // Issuer keyed, acquirer not: the request gains a MAC for the issuer.
-    let mut net = Net::new("mixed", |i, _| (i == 1).then(|| KeyRing::new(issuer_key())));
+    let mut net = net("mixed", |i, _| (i == 1).then(|| KeyRing::new(issuer_key())));
     let req = request("0200", 6, PAN);
     net.acquirer_sends(&req.encode());
     net.run();
@@ -379,7 +254,7 @@ fn only_the_keyed_side_of_a_mixed_pair_is_checked_and_sealed() {
 
 #[test]
 fn network_messages_of_a_keyed_participant_are_verified_and_answered_sealed() {
-    let mut net = Net::new("network", both_keyed);
+    let mut net = net("network", both_keyed);
     let echo = Msg::new("0800")
         .set(7, FIXTURE_FIELD7)
         .set(11, "000009")
@@ -399,7 +274,7 @@ fn network_messages_of_a_keyed_participant_are_verified_and_answered_sealed() {
 #[test]
 fn during_a_rotation_both_keys_verify_until_the_overlap_ends_and_answers_use_the_new_key() {
     // The acquirer rotated from key 1 to key 2; key 1 verifies for 1 s.
-    let mut net = Net::new("rotation", |i, now| match i {
+    let mut net = net("rotation", |i, now| match i {
         0 => Some(KeyRing::new(acquirer_key()).rotate(acquirer_key_2(), now + 1_000_000_000)),
         1 => Some(KeyRing::new(issuer_key())),
         _ => None,
@@ -421,7 +296,7 @@ fn during_a_rotation_both_keys_verify_until_the_overlap_ends_and_answers_use_the
         assert!(!verifies(&out[0].bytes, &acquirer_key()));
     }
     // At the deadline (1e9 ticks after the start) the old key is refused.
-    let deadline = 1_000_000 + 1_000_000_000;
+    let deadline = FAKE_TSC_START + 1_000_000_000;
     assert!(
         net.now < deadline,
         "the round trips above ran inside the overlap"
@@ -445,7 +320,7 @@ fn during_a_rotation_both_keys_verify_until_the_overlap_ends_and_answers_use_the
 
 #[test]
 fn with_a_secondary_bitmap_the_mac_is_field_128_both_ways() {
-    let mut net = Net::new("f128", both_keyed);
+    let mut net = net("f128", both_keyed);
     // Field 100 (secondary bitmap) routes to the issuer's institution.
     let req = request("0200", 20, PAN).set(100, "77001");
     let bytes = sealed(&req, &acquirer_key());

@@ -8,210 +8,37 @@
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
-use rte::{Eal, Mempool, Port, PortConfig, RingPairPort};
 use std::sync::atomic::{AtomicU64, Ordering};
-use switch::counters::{CounterSnapshot, DropReason, Event, LcoreCounters, LATENCY_BOUNDS_US};
-use switch::pipeline::admission::WallClock;
-use switch::pipeline::{
-    handoff, AlwaysAllow, Commit, Durable, LcoreParts, LcoreQueues, MoneyHooks, MoneyRequest,
-    Shared, SwitchConfig, SwitchLcore, TxnRef, Verdict,
-};
-use switch::routes::{Published, RateLimit, RouteSnapshot};
+use switch::counters::{DropReason, Event, LATENCY_BOUNDS_US};
+use switch::pipeline::{Commit, Durable, MoneyHooks, MoneyRequest, TxnRef, Verdict};
+use switch::routes::{RateLimit, RouteSnapshot};
 use switch::testkit::*;
-use wire::net::headers::UdpFlow;
 
-struct Net {
-    _eal: Eal,
-    pool: Mempool,
-    pair: RingPairPort,
-    lcores: Vec<SwitchLcore>,
-    counters: Vec<Arc<LcoreCounters>>,
-    routes: Arc<Published>,
-    hz: u64,
-    now: u64,
+/// The scenario network: `lcores` switch lcores on one ring port, the
+/// fixture routes, money hooks that allow everything.
+fn net(tag: &str, lcores: u16) -> RingNet {
+    builder(tag).lcores(lcores).build()
 }
 
-/// One message the switch sent: where to and what.
-#[derive(Debug)]
-struct Out {
-    flow: UdpFlow,
-    msg: Msg,
+/// The scenario network's builder, its EAL named after the test.
+fn builder(tag: &str) -> RingNetBuilder {
+    RingNet::builder(&format!("sw-{tag}"))
 }
 
-impl Net {
-    fn new(tag: &str, lcores: u16) -> Net {
-        Self::with(tag, lcores, |_| {})
-    }
-
-    fn with(tag: &str, lcores: u16, tweak: impl FnOnce(&mut SwitchConfig)) -> Net {
-        Self::with_hooks(tag, lcores, tweak, || Box::new(AlwaysAllow))
-    }
-
-    fn with_hooks(
-        tag: &str,
-        lcores: u16,
-        tweak: impl FnOnce(&mut SwitchConfig),
-        hooks: impl Fn() -> Box<dyn MoneyHooks>,
-    ) -> Net {
-        let eal = Eal::init(&rte::test_eal_args(&format!("sw-{tag}"))).expect("EAL");
-        let pool = Mempool::create(&eal, "sw", 8191, 0, 2176, -1).unwrap();
-        let pair = Port::ring_pair(&eal, "net_ring_sw", lcores, 1024).unwrap();
-        let pc = PortConfig {
-            rx_queues: lcores,
-            tx_queues: lcores,
-            rss: false,
-            ..PortConfig::default()
-        };
-        pair.port.configure(&pc, &pool).unwrap();
-        pair.port.start().unwrap();
-        let mut cfg = SwitchConfig::new(SWITCH_IP, "p0");
-        cfg.pending_capacity = 4096;
-        cfg.dedup_capacity = 4096;
-        tweak(&mut cfg);
-        let routes = published();
-        let hz = eal.tsc_hz();
-        let now = 1_000_000;
-        let mut shared = Shared::new(cfg, routes.clone(), lcores, hz).unwrap();
-        // The fake clock's start is the moment the fixtures' field 7 names.
-        shared.wall = WallClock::pinned(FIXTURE_UNIX_TIME, now, hz);
-        let shared = Arc::new(shared);
-        let mut built = Vec::new();
-        let mut counters = Vec::new();
-        for (i, ends) in handoff::create(&eal, lcores as usize, tag)
-            .unwrap()
-            .into_iter()
-            .enumerate()
-        {
-            let (writer, reader) = LcoreCounters::new_pair();
-            counters.push(reader);
-            let parts = LcoreParts {
-                index: i as u16,
-                shared: shared.clone(),
-                queues: LcoreQueues {
-                    rx: vec![pair.port.rx_queue(i as u16).unwrap()],
-                    tx: pair.port.tx_queue(i as u16).unwrap(),
-                    mac: SWITCH_MAC,
-                },
-                handoff: ends,
-                pool: pool.clone(),
-                hooks: hooks(),
-                counters: writer,
-            };
-            built.push(SwitchLcore::new(parts, now).unwrap());
-        }
-        Net {
-            _eal: eal,
-            pool,
-            pair,
-            lcores: built,
-            counters,
-            routes,
-            hz,
-            now,
-        }
-    }
-
-    fn inject(&mut self, queue: usize, frame: &[u8]) {
-        let mut m = self.pool.alloc().unwrap();
-        m.set_len(frame.len()).unwrap();
-        m.data_mut().copy_from_slice(frame);
-        self.pair.inject[queue].enqueue(m).unwrap();
-    }
-
-    /// The acquirer sends `msg` to the switch's service port.
-    fn acquirer_sends(&mut self, msg: &Msg) {
-        let f = udp_frame(
-            ACQUIRER,
-            ACQUIRER_MAC,
-            SocketAddrV4::new(SWITCH_IP, 8583),
-            SWITCH_MAC,
-            &msg.encode(),
-        );
-        self.inject(0, &f);
-    }
-
-    /// An issuer answers to the switch port it got the request from.
-    fn issuer_sends(
-        &mut self,
-        from: SocketAddrV4,
-        mac: [u8; 6],
-        to_port: u16,
-        queue: usize,
-        msg: &Msg,
-    ) {
-        let f = udp_frame(
-            from,
-            mac,
-            SocketAddrV4::new(SWITCH_IP, to_port),
-            SWITCH_MAC,
-            &msg.encode(),
-        );
-        self.inject(queue, &f);
-    }
-
-    /// Polls every lcore until nothing moves, then flushes their tx.
-    fn run(&mut self) {
-        for _ in 0..8 {
-            let mut moved = 0;
-            for l in &mut self.lcores {
-                moved += l.poll(self.now);
-            }
-            if moved == 0 {
-                break;
-            }
-        }
-        // Past the drain timer, so queued frames leave.
-        self.now += rte::tsc::micros_to_ticks(200, self.hz);
-        for l in &mut self.lcores {
-            l.poll(self.now);
-        }
-    }
-
-    fn advance_ms(&mut self, ms: u64) {
-        // Step in 100 ms so the wheel fires in order, as it would live.
-        for _ in 0..ms.div_ceil(100) {
-            self.now += rte::tsc::micros_to_ticks(100_000, self.hz);
-            self.run();
-        }
-    }
-
-    fn raw_out(&mut self) -> Vec<Vec<u8>> {
-        let mut out = Vec::new();
-        for c in &mut self.pair.collect {
-            while let Some(m) = c.dequeue() {
-                out.push(m.data().to_vec());
-            }
-        }
-        out
-    }
-
-    fn out(&mut self) -> Vec<Out> {
-        self.raw_out()
-            .iter()
-            .filter_map(|f| parse_udp(f))
-            .flat_map(|(flow, msgs)| msgs.into_iter().map(move |msg| Out { flow, msg }))
-            .collect()
-    }
-
-    fn counters(&self) -> CounterSnapshot {
-        LcoreCounters::sum(self.counters.iter().map(|c| c.as_ref()))
-    }
-}
-
-fn to_acquirer(o: &Out) -> bool {
+fn to_acquirer(o: &Sent) -> bool {
     o.flow.dst == ACQUIRER && o.flow.src == SocketAddrV4::new(SWITCH_IP, 8583)
 }
 
-fn to_issuer(o: &Out, issuer: SocketAddrV4, lcore: u16) -> bool {
+fn to_issuer(o: &Sent, issuer: SocketAddrV4, lcore: u16) -> bool {
     o.flow.dst == issuer && o.flow.src == SocketAddrV4::new(SWITCH_IP, 8600 + lcore)
 }
 
 /// Request → issuer, issuer's answer → acquirer, for each request class.
-fn approve_round_trip(net: &mut Net, mti: &str, stan: u32) {
+fn approve_round_trip(net: &mut RingNet, mti: &str, stan: u32) {
     approve_round_trip_of(net, &request(mti, stan, PAN));
 }
 
-fn approve_round_trip_of(net: &mut Net, req: &Msg) {
+fn approve_round_trip_of(net: &mut RingNet, req: &Msg) {
     let mti = req.mti_str().to_string();
     let req = req.clone();
     net.acquirer_sends(&req);
@@ -229,7 +56,7 @@ fn approve_round_trip_of(net: &mut Net, req: &Msg) {
         "{mti}: every field forwarded as sent"
     );
 
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.issuer_sends(&answer(&req, "00"));
     net.run();
     let out = net.out();
     assert_eq!(out.len(), 1, "{mti}: the answer goes back");
@@ -241,7 +68,7 @@ fn approve_round_trip_of(net: &mut Net, req: &Msg) {
 
 #[test]
 fn approve_path_for_0100_0200_0220_0400() {
-    let mut net = Net::new("approve", 1);
+    let mut net = net("approve", 1);
     for (i, mti) in ["0100", "0200", "0220", "0400"].into_iter().enumerate() {
         approve_round_trip(&mut net, mti, 100 + i as u32);
     }
@@ -268,12 +95,12 @@ fn approve_path_for_0100_0200_0220_0400() {
 
 #[test]
 fn issuer_decline_passes_through_unchanged() {
-    let mut net = Net::new("decline", 1);
+    let mut net = net("decline", 1);
     let req = request("0200", 7, PAN);
     net.acquirer_sends(&req);
     net.run();
     assert_eq!(net.out().len(), 1);
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "05"));
+    net.issuer_sends(&answer(&req, "05"));
     net.run();
     let out = net.out();
     assert!(to_acquirer(&out[0]));
@@ -283,7 +110,7 @@ fn issuer_decline_passes_through_unchanged() {
 
 #[test]
 fn field_100_routes_before_the_pan() {
-    let mut net = Net::new("f100", 1);
+    let mut net = net("f100", 1);
     let req = request("0200", 8, PAN).set(100, ISSUER2_INSTITUTION);
     net.acquirer_sends(&req);
     net.run();
@@ -297,7 +124,7 @@ fn field_100_routes_before_the_pan() {
 
 #[test]
 fn no_route_is_answered_15_without_reaching_an_issuer() {
-    let mut net = Net::new("noroute", 1);
+    let mut net = net("noroute", 1);
     net.acquirer_sends(&request("0200", 9, PAN_NO_ROUTE));
     net.run();
     let out = net.out();
@@ -310,7 +137,7 @@ fn no_route_is_answered_15_without_reaching_an_issuer() {
 
 #[test]
 fn format_errors_get_30() {
-    let mut net = Net::new("format", 1);
+    let mut net = net("format", 1);
     // Missing field 41 (terminal) on a 0200.
     net.acquirer_sends(&request("0200", 10, PAN).without(41));
     // Neither 2 nor 100.
@@ -325,14 +152,7 @@ fn format_errors_get_30() {
     // A message whose bitmap promises more than it carries.
     let mut bytes = request("0200", 12, PAN).encode();
     bytes.truncate(bytes.len() - 5);
-    let f = udp_frame(
-        ACQUIRER,
-        ACQUIRER_MAC,
-        SocketAddrV4::new(SWITCH_IP, 8583),
-        SWITCH_MAC,
-        &bytes,
-    );
-    net.inject(0, &f);
+    net.acquirer_sends(&bytes);
     net.run();
     let out = net.out();
     assert_eq!(
@@ -347,18 +167,11 @@ fn format_errors_get_30() {
 
 #[test]
 fn unknown_sender_is_dropped_and_counted() {
-    let mut net = Net::new("unknown", 1);
+    let mut net = net("unknown", 1);
     let stranger = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 99), 40000);
     let wrong_port = SocketAddrV4::new(*ACQUIRER.ip(), 40001);
     for src in [stranger, wrong_port] {
-        let f = udp_frame(
-            src,
-            ACQUIRER_MAC,
-            SocketAddrV4::new(SWITCH_IP, 8583),
-            SWITCH_MAC,
-            &request("0200", 13, PAN).encode(),
-        );
-        net.inject(0, &f);
+        net.send(src, ACQUIRER_MAC, 8583, 0, &request("0200", 13, PAN));
     }
     net.run();
     assert!(net.out().is_empty());
@@ -372,7 +185,7 @@ fn unknown_sender_is_dropped_and_counted() {
 
 #[test]
 fn a_request_naming_another_institution_in_field_32_is_dropped() {
-    let mut net = Net::new("spoof32", 1);
+    let mut net = net("spoof32", 1);
     net.acquirer_sends(&request("0200", 31, PAN).set(32, ISSUER2_INSTITUTION));
     net.acquirer_sends(&request("0200", 32, PAN).set(32, "999"));
     net.run();
@@ -390,7 +203,7 @@ fn a_request_naming_another_institution_in_field_32_is_dropped() {
 
 #[test]
 fn a_captured_request_replayed_after_the_window_is_refused_63() {
-    let mut net = Net::new("replay", 1);
+    let mut net = net("replay", 1);
     let req = request("0200", 35, PAN);
     approve_round_trip_of(&mut net, &req);
     // Ten minutes later (past the 300 s window) the same bytes come back.
@@ -423,7 +236,7 @@ fn a_captured_request_replayed_after_the_window_is_refused_63() {
 
 #[test]
 fn a_participant_over_its_rate_limit_is_answered_91_and_recovers() {
-    let mut net = Net::new("rate", 1);
+    let mut net = net("rate", 1);
     let mut ps = participants();
     ps[ACQUIRER_IDX.0 as usize].rate_limit = Some(RateLimit {
         per_second: 10,
@@ -441,7 +254,7 @@ fn a_participant_over_its_rate_limit_is_answered_91_and_recovers() {
         3,
         "1 + burst 2"
     );
-    let refused: Vec<&Out> = out.iter().filter(|o| to_acquirer(o)).collect();
+    let refused: Vec<&Sent> = out.iter().filter(|o| to_acquirer(o)).collect();
     assert_eq!(refused.len(), 3);
     assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
     assert_eq!(net.counters().dropped(DropReason::RateLimited), 3);
@@ -458,7 +271,7 @@ fn a_participant_over_its_rate_limit_is_answered_91_and_recovers() {
 
 #[test]
 fn duplicate_is_never_forwarded_twice_and_known_outcome_is_repeated() {
-    let mut net = Net::new("dup", 1);
+    let mut net = net("dup", 1);
     let req = request("0200", 14, PAN);
     net.acquirer_sends(&req);
     net.acquirer_sends(&req);
@@ -466,7 +279,7 @@ fn duplicate_is_never_forwarded_twice_and_known_outcome_is_repeated() {
     let out = net.out();
     assert_eq!(out.len(), 1, "forwarded once");
     assert_eq!(net.counters().dropped(DropReason::Duplicate), 1);
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.issuer_sends(&answer(&req, "00"));
     net.run();
     assert_eq!(net.out().len(), 1);
     // The acquirer did not hear and repeats (0201): answered from memory.
@@ -487,7 +300,7 @@ fn duplicate_is_never_forwarded_twice_and_known_outcome_is_repeated() {
 
 #[test]
 fn silent_issuer_gets_91_stand_in_and_0420_retried_until_0430() {
-    let mut net = Net::new("timeout", 1);
+    let mut net = net("timeout", 1);
     let req = request("0200", 15, PAN);
     net.acquirer_sends(&req);
     net.run();
@@ -524,7 +337,7 @@ fn silent_issuer_gets_91_stand_in_and_0420_retried_until_0430() {
     assert_eq!(net.out().len(), 1, "second retry");
 
     // The issuer confirms: no more retries.
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&reversal.msg, "00"));
+    net.issuer_sends(&answer(&reversal.msg, "00"));
     net.run();
     assert!(
         net.out().is_empty(),
@@ -549,12 +362,14 @@ fn silent_issuer_gets_91_stand_in_and_0420_retried_until_0430() {
 
 #[test]
 fn reversal_gives_up_after_the_attempt_bound() {
-    let mut net = Net::with("giveup", 1, |c| c.reversal_attempts = 2);
+    let mut net = builder("giveup")
+        .config(|c| c.reversal_attempts = 2)
+        .build();
     net.acquirer_sends(&request("0200", 16, PAN));
     net.run();
     net.out();
     net.advance_ms(60_000);
-    let sent: Vec<Out> = net.out();
+    let sent: Vec<Sent> = net.out();
     assert_eq!(sent.iter().filter(|o| o.msg.mti_str() == "0420").count(), 2);
     let c = net.counters();
     assert_eq!(
@@ -567,25 +382,19 @@ fn reversal_gives_up_after_the_attempt_bound() {
 
 #[test]
 fn late_response_is_dropped_and_counted() {
-    let mut net = Net::new("late", 1);
+    let mut net = net("late", 1);
     let req = request("0200", 17, PAN);
     net.acquirer_sends(&req);
     net.run();
     net.out();
     net.advance_ms(5100);
     assert_eq!(net.out().len(), 2, "stand-in and reversal");
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&req, "00"));
+    net.issuer_sends(&answer(&req, "00"));
     net.run();
     assert!(net.out().is_empty(), "the acquirer already has its 91");
     assert_eq!(net.counters().dropped(DropReason::LateResponse), 1);
     // And a response nobody asked for.
-    net.issuer_sends(
-        ISSUER,
-        ISSUER_MAC,
-        8600,
-        0,
-        &answer(&request("0200", 999, PAN), "00"),
-    );
+    net.issuer_sends(&answer(&request("0200", 999, PAN), "00"));
     net.run();
     assert_eq!(net.counters().dropped(DropReason::UnmatchedResponse), 1);
 }
@@ -593,7 +402,7 @@ fn late_response_is_dropped_and_counted() {
 #[test]
 fn arp_and_ping_for_the_switch_are_answered() {
     use wire::net::{arp, ethernet, icmp, ipv4};
-    let mut net = Net::new("arp", 1);
+    let mut net = net("arp", 1);
     let mut f = vec![0u8; 42];
     ethernet::Repr {
         src_addr: ethernet::Address(ACQUIRER_MAC),
@@ -663,14 +472,14 @@ fn arp_and_ping_for_the_switch_are_answered() {
 
 #[test]
 fn signed_off_issuer_gets_no_traffic_until_it_signs_on() {
-    let mut net = Net::new("signoff", 1);
+    let mut net = net("signoff", 1);
     let sign = |code: &str, stan: &str| {
         Msg::new("0800")
             .set(7, "1127093015")
             .set(11, stan)
             .set(70, code)
     };
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8583, 0, &sign("002", "000001"));
+    net.send(ISSUER, ISSUER_MAC, 8583, 0, &sign("002", "000001"));
     net.run();
     let out = net.out();
     assert_eq!(out.len(), 1);
@@ -685,7 +494,7 @@ fn signed_off_issuer_gets_no_traffic_until_it_signs_on() {
     assert!(to_acquirer(&out[0]), "not forwarded to a signed-off issuer");
     assert_eq!(out[0].msg.get(39), Some("91"));
 
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8583, 0, &sign("001", "000002"));
+    net.send(ISSUER, ISSUER_MAC, 8583, 0, &sign("001", "000002"));
     net.run();
     net.out();
     net.acquirer_sends(&request("0200", 19, PAN));
@@ -698,14 +507,14 @@ fn signed_off_issuer_gets_no_traffic_until_it_signs_on() {
 
 #[test]
 fn route_table_swapped_during_traffic_loses_nothing() {
-    let mut net = Net::new("swap", 1);
+    let mut net = net("swap", 1);
     let (mut forwarded, mut answered) = (0, 0);
-    let mut settle = |net: &mut Net| {
+    let mut settle = |net: &mut RingNet| {
         net.run();
         for o in net.out() {
             if to_issuer(&o, ISSUER, 0) {
                 forwarded += 1;
-                net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&o.msg, "00"));
+                net.issuer_sends(&answer(&o.msg, "00"));
             } else {
                 assert!(to_acquirer(&o), "{:?}", o.flow);
                 assert_eq!(o.msg.get(39), Some("00"));
@@ -751,7 +560,7 @@ fn route_table_swapped_during_traffic_loses_nothing() {
 
 #[test]
 fn two_lcores_hand_replies_to_the_lcore_that_owns_the_transaction() {
-    let mut net = Net::new("handoff", 2);
+    let mut net = net("handoff", 2);
     let req = request("0200", 20, PAN);
     // The request arrives on lcore 0's queue; lcore 0 owns the pending entry.
     net.acquirer_sends(&req);
@@ -762,7 +571,7 @@ fn two_lcores_hand_replies_to_the_lcore_that_owns_the_transaction() {
         "sent from lcore 0's port 8600"
     );
     // The NIC puts the reply on lcore 1's queue (no flow steering).
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 1, &answer(&req, "00"));
+    net.send(ISSUER, ISSUER_MAC, 8600, 1, &answer(&req, "00"));
     net.run();
     let out = net.out();
     assert_eq!(out.len(), 1, "handed to lcore 0, matched, returned");
@@ -806,7 +615,7 @@ fn acquirer_datagram(messages: &[Vec<u8>]) -> Vec<u8> {
 
 #[test]
 fn several_frames_in_one_datagram_are_each_switched() {
-    let mut net = Net::new("multi", 1);
+    let mut net = net("multi", 1);
     let f = acquirer_datagram(&[
         request("0200", 21, PAN).encode(),
         request("0200", 22, PAN2).encode(),
@@ -829,7 +638,7 @@ fn several_frames_in_one_datagram_are_each_switched() {
 /// decoded fields, a duplicate inside the burst caught.
 #[test]
 fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
-    let mut net = Net::new("mixed", 1);
+    let mut net = net("mixed", 1);
     let earlier = request("0200", 40, PAN);
     net.acquirer_sends(&earlier);
     net.run();
@@ -846,7 +655,7 @@ fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
         ]),
     );
     net.acquirer_sends(&a); // a duplicate within the same burst
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&earlier, "00"));
+    net.issuer_sends(&answer(&earlier, "00"));
     let mut corrupt = udp_frame(
         ACQUIRER,
         ACQUIRER_MAC,
@@ -857,16 +666,7 @@ fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
     corrupt[40] ^= 0xff; // UDP checksum
     net.inject(0, &corrupt);
     let stranger = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 99), 40000);
-    net.inject(
-        0,
-        &udp_frame(
-            stranger,
-            ACQUIRER_MAC,
-            SocketAddrV4::new(SWITCH_IP, 8583),
-            SWITCH_MAC,
-            &request("0200", 46, PAN).encode(),
-        ),
-    );
+    net.send(stranger, ACQUIRER_MAC, 8583, 0, &request("0200", 46, PAN));
     net.acquirer_sends(&request("0200", 47, PAN2));
     net.run();
 
@@ -911,18 +711,20 @@ fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
 
 #[test]
 fn overload_is_answered_91_before_the_pending_table_fills_and_clears_by_itself() {
-    let mut net = Net::with("full", 1, |c| {
-        c.pending_capacity = 10;
-        c.admission_percent = 80;
-    });
+    let mut net = builder("full")
+        .config(|c| {
+            c.pending_capacity = 10;
+            c.admission_percent = 80;
+        })
+        .build();
     for i in 0..12 {
         net.acquirer_sends(&request("0200", 100 + i, PAN));
     }
     net.run();
     let out = net.out();
-    let forwarded: Vec<&Out> = out.iter().filter(|o| to_issuer(o, ISSUER, 0)).collect();
+    let forwarded: Vec<&Sent> = out.iter().filter(|o| to_issuer(o, ISSUER, 0)).collect();
     assert_eq!(forwarded.len(), 8, "80% of 10 admitted");
-    let refused: Vec<&Out> = out.iter().filter(|o| to_acquirer(o)).collect();
+    let refused: Vec<&Sent> = out.iter().filter(|o| to_acquirer(o)).collect();
     assert_eq!(refused.len(), 4);
     assert!(refused.iter().all(|o| o.msg.get(39) == Some("91")));
     assert_eq!(net.counters().dropped(DropReason::Overloaded), 4);
@@ -930,7 +732,7 @@ fn overload_is_answered_91_before_the_pending_table_fills_and_clears_by_itself()
     // The issuer answers; the table drains and a refused request retried
     // is admitted (it was not remembered as a duplicate).
     for o in &forwarded {
-        net.issuer_sends(
+        net.send(
             ISSUER,
             ISSUER_MAC,
             o.flow.src.port(),
@@ -989,19 +791,16 @@ fn approvals_wait_for_their_journal_record_and_a_failed_record_becomes_96_and_a_
     let durable = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(u64::MAX));
     let (d, f) = (durable.clone(), failed.clone());
-    let mut net = Net::with_hooks(
-        "durable",
-        1,
-        |_| {},
-        move || {
+    let mut net = builder("durable")
+        .hooks(move || {
             Box::new(Journaled {
                 limit: 50_000,
                 next: 0,
                 durable_upto: d.clone(),
                 failed_from: f.clone(),
             })
-        },
-    );
+        })
+        .build();
     // Over the reserve: declined 51 by the switch, never reaches the issuer.
     net.acquirer_sends(&request("0200", 30, PAN).set(4, "000000099999"));
     net.run();
@@ -1015,14 +814,14 @@ fn approvals_wait_for_their_journal_record_and_a_failed_record_becomes_96_and_a_
     net.acquirer_sends(&req);
     net.run();
     let fwd = net.out();
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.issuer_sends(&answer(&fwd[0].msg, "00"));
     net.run();
     assert!(
         net.out().is_empty(),
         "no approval leaves before its record is durable"
     );
     // A repeated issuer answer meanwhile is a duplicate, not a second approval.
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.issuer_sends(&answer(&fwd[0].msg, "00"));
     net.run();
     assert!(net.out().is_empty());
     durable.store(1, Ordering::Relaxed);
@@ -1038,7 +837,7 @@ fn approvals_wait_for_their_journal_record_and_a_failed_record_becomes_96_and_a_
     net.acquirer_sends(&req);
     net.run();
     let fwd = net.out();
-    net.issuer_sends(ISSUER, ISSUER_MAC, 8600, 0, &answer(&fwd[0].msg, "00"));
+    net.issuer_sends(&answer(&fwd[0].msg, "00"));
     net.run();
     let out = net.out();
     assert_eq!(out.len(), 2, "{out:?}");

@@ -1,6 +1,7 @@
 //! Fixtures for the switch's scenario tests and in-process benchmarks: a
-//! small network (one acquirer, two issuers), ISO 8583 message builders and
-//! frame helpers. Not used by the product.
+//! small network (one acquirer, two issuers), ISO 8583 message builders,
+//! frame helpers, and [`RingNet`], the switch lcores on an in-process DPDK
+//! ring port that the integration tests drive. Not used by the product.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
@@ -13,6 +14,11 @@ use crate::bin_table::BinTableBuilder;
 use crate::pipeline::emit::{self, Route as FrameRoute, MESSAGE_AT};
 use crate::routes::{Participant, Published, Roles, RouteSnapshot};
 use crate::ParticipantIdx;
+
+mod ring_net;
+pub use ring_net::{
+    MessageBytes, RingNet, RingNetBuilder, Sent, FAKE_TSC_START, ISSUER_FACING_PORT, SERVICE_PORT,
+};
 
 pub const SWITCH_IP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 1);
 pub const SWITCH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
