@@ -13,46 +13,12 @@ use std::net::SocketAddrV4;
 use std::time::{Duration, Instant};
 
 use ledger::TxnKey;
-use rte::{Burst, Eal, Mempool, Port, PortConfig, RxQueue, TxQueue};
-use switch::testkit::{answer, field7_now, parse_udp, request, udp_frame, Msg};
+use switch::testkit::{field7_now, request, Msg};
 
 mod common;
 
-use common::memif_net::{self, start, ACQ, ACQ_MAC, ISS, ISS_MAC, SWITCH, SWITCH_MAC};
+use common::memif_net::{self, start, Peer, ACQ, ISS, SWITCH};
 const KILLS: usize = 10;
-
-struct Peer {
-    pool: Mempool,
-    port: Port,
-    rx: RxQueue,
-    tx: TxQueue,
-}
-
-impl Peer {
-    fn send(&mut self, frame: &[u8]) {
-        let mut m = self.pool.alloc().unwrap();
-        m.set_len(frame.len()).unwrap();
-        m.data_mut().copy_from_slice(frame);
-        let mut b = Burst::new();
-        b.push(m).unwrap();
-        // memif refuses when its ring is full: retry briefly, then give up
-        // (an unsent request is simply not a transaction).
-        for _ in 0..1000 {
-            if self.tx.tx_burst(&mut b) == 1 {
-                return;
-            }
-        }
-    }
-
-    fn receive(&mut self) -> Vec<(SocketAddrV4, Msg)> {
-        let mut b = Burst::new();
-        self.rx.rx_burst(&mut b);
-        b.drain()
-            .filter_map(|m| parse_udp(m.data()))
-            .flat_map(|(flow, msgs)| msgs.into_iter().map(move |m| (flow.dst, m)))
-            .collect()
-    }
-}
 
 fn key(m: &Msg) -> (String, String) {
     (
@@ -76,22 +42,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     .unwrap();
 
     let mut daemon = start(&cfg);
-    let mut args = rte::test_eal_args("crash-peer");
-    args.push(format!(
-        "--vdev=net_memif0,role=client,socket={},socket-abstract=no,id=0",
-        socket.display()
-    ));
-    let eal = Eal::init(&args).unwrap();
-    let pool = Mempool::create(&eal, "peer", 8191, 64, 2176, -1).unwrap();
-    let port = Port::by_name(&eal, "net_memif0").unwrap();
-    port.configure(&PortConfig::default(), &pool).unwrap();
-    port.start().unwrap();
-    let mut peer = Peer {
-        rx: port.rx_queue(0).unwrap(),
-        tx: port.tx_queue(0).unwrap(),
-        pool,
-        port,
-    };
+    let mut peer = Peer::connect("crash-peer", &socket);
     let acq: SocketAddrV4 = ACQ.parse().unwrap();
     let iss: SocketAddrV4 = ISS.parse().unwrap();
     let switch: SocketAddrV4 = format!("{SWITCH}:8583").parse().unwrap();
@@ -105,22 +56,8 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     // A cheap deterministic "random" for kill moments.
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ u64::from(tag);
     for round in 0..=KILLS {
-        // A memif client connects when its port starts: restart ours until
-        // the new clearwayd has accepted it.
-        let link_deadline = Instant::now() + Duration::from_secs(20);
-        let mut retry_at = Instant::now() + Duration::from_millis(300);
-        while !peer.port.link().unwrap().up {
-            assert!(
-                Instant::now() < link_deadline,
-                "memif reconnected after restart {round}"
-            );
-            if Instant::now() >= retry_at {
-                let _ = peer.port.stop();
-                let _ = peer.port.start();
-                retry_at = Instant::now() + Duration::from_millis(300);
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        // The new clearwayd must have accepted our memif client.
+        assert!(peer.wait_link(), "memif reconnected after restart {round}");
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
@@ -134,15 +71,13 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
                 stan += 1;
                 let req = request("0200", stan, "4761730000000010").set(7, &field7);
                 sent.insert(key(&req));
-                peer.send(&udp_frame(acq, ACQ_MAC, switch, SWITCH_MAC, &req.encode()));
+                peer.acquirer_sends(&req.encode());
                 next_send += Duration::from_micros(500);
             }
-            for (to, m) in peer.receive() {
+            for (_, to, m) in peer.receive() {
                 if to == iss && m.mti_str() == "0200" {
                     let from_port = 8600;
-                    let reply = answer(&m, "00");
-                    let dst = SocketAddrV4::new(*switch.ip(), from_port);
-                    peer.send(&udp_frame(iss, ISS_MAC, dst, SWITCH_MAC, &reply.encode()));
+                    peer.issuer_approves(&m, SocketAddrV4::new(*switch.ip(), from_port));
                 } else if to == acq && m.mti_str() == "0210" && m.get(39) == Some("00") {
                     approved_seen.insert(key(&m));
                 }
@@ -156,7 +91,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     // Let the last answers arrive, then stop cleanly.
     let settle = Instant::now() + Duration::from_millis(500);
     while Instant::now() < settle {
-        for (to, m) in peer.receive() {
+        for (_, to, m) in peer.receive() {
             if to == acq && m.mti_str() == "0210" && m.get(39) == Some("00") {
                 approved_seen.insert(key(&m));
             }

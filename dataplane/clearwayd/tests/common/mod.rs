@@ -102,8 +102,11 @@ impl Drop for Daemon {
 /// client playing both banks.
 pub mod memif_net {
     use super::Daemon;
+    use rte::{Burst, Eal, Mempool, Port, PortConfig, RxQueue, TxQueue};
+    use std::net::SocketAddrV4;
     use std::path::Path;
-    use switch::testkit::ACQUIRER_INSTITUTION;
+    use std::time::{Duration, Instant};
+    use switch::testkit::{answer, parse_udp, udp_frame, Msg, ACQUIRER_INSTITUTION};
 
     pub const SWITCH: &str = "10.0.0.1";
     pub const SWITCH_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -183,5 +186,110 @@ participant = "iss"
             &cfg.with_extension("stderr"),
             "clearwayd: switch on",
         )
+    }
+
+    /// The test side of the memif link: a DPDK memif client in the test
+    /// process playing both the acquirer and the issuer.
+    pub struct Peer {
+        pool: Mempool,
+        port: Port,
+        rx: RxQueue,
+        tx: TxQueue,
+        /// Requests that reached the issuer (and that it approved), over
+        /// every clearwayd run.
+        pub issuer_saw: usize,
+        // Last: dropped after every DPDK object above.
+        _eal: Eal,
+    }
+
+    impl Peer {
+        /// Starts this process's EAL (files under `eal_tag`) with a memif
+        /// client on `socket` and starts its port; the link comes up once
+        /// clearwayd (the server) accepts it, see [`Peer::wait_link`].
+        pub fn connect(eal_tag: &str, socket: &Path) -> Peer {
+            let mut args = rte::test_eal_args(eal_tag);
+            args.push(format!(
+                "--vdev=net_memif0,role=client,socket={},socket-abstract=no,id=0",
+                socket.display()
+            ));
+            let eal = Eal::init(&args).unwrap();
+            let pool = Mempool::create(&eal, "peer", 8191, 64, 2176, -1).unwrap();
+            let port = Port::by_name(&eal, "net_memif0").unwrap();
+            port.configure(&PortConfig::default(), &pool).unwrap();
+            port.start().unwrap();
+            Peer {
+                rx: port.rx_queue(0).unwrap(),
+                tx: port.tx_queue(0).unwrap(),
+                pool,
+                port,
+                issuer_saw: 0,
+                _eal: eal,
+            }
+        }
+
+        /// Waits up to 20 s for the memif link; false if it stayed down. A
+        /// restarted server needs the client to reconnect, and a memif
+        /// client connects when its port starts: restart ours every 300 ms
+        /// until it has.
+        #[must_use]
+        pub fn wait_link(&mut self) -> bool {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            let mut retry_at = Instant::now() + Duration::from_millis(300);
+            while !self.port.link().unwrap().up {
+                if Instant::now() >= deadline {
+                    return false;
+                }
+                if Instant::now() >= retry_at {
+                    let _ = self.port.stop();
+                    let _ = self.port.start();
+                    retry_at = Instant::now() + Duration::from_millis(300);
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            true
+        }
+
+        /// Puts `frame` on the link.
+        pub fn send(&mut self, frame: &[u8]) {
+            let mut m = self.pool.alloc().unwrap();
+            m.set_len(frame.len()).unwrap();
+            m.data_mut().copy_from_slice(frame);
+            let mut b = Burst::new();
+            b.push(m).unwrap();
+            // memif refuses when its ring is full: retry briefly, then give
+            // up (an unsent request is simply not a transaction).
+            for _ in 0..1000 {
+                if self.tx.tx_burst(&mut b) == 1 {
+                    return;
+                }
+            }
+        }
+
+        /// The acquirer sends `message` to the switch's service port.
+        pub fn acquirer_sends(&mut self, message: &[u8]) {
+            let acq: SocketAddrV4 = ACQ.parse().unwrap();
+            let switch: SocketAddrV4 = format!("{SWITCH}:8583").parse().unwrap();
+            self.send(&udp_frame(acq, ACQ_MAC, switch, SWITCH_MAC, message));
+        }
+
+        /// The issuer approves `request` (39 = 00), answering to `to`, and
+        /// counts it in [`Peer::issuer_saw`].
+        pub fn issuer_approves(&mut self, request: &Msg, to: SocketAddrV4) {
+            self.issuer_saw += 1;
+            let iss: SocketAddrV4 = ISS.parse().unwrap();
+            let reply = answer(request, "00").encode();
+            self.send(&udp_frame(iss, ISS_MAC, to, SWITCH_MAC, &reply));
+        }
+
+        /// One receive burst's ISO 8583 messages: (from, to, message).
+        /// Frames that are not UDP carrying ISO 8583 are skipped.
+        pub fn receive(&mut self) -> Vec<(SocketAddrV4, SocketAddrV4, Msg)> {
+            let mut b = Burst::new();
+            self.rx.rx_burst(&mut b);
+            b.drain()
+                .filter_map(|m| parse_udp(m.data()))
+                .flat_map(|(flow, msgs)| msgs.into_iter().map(move |m| (flow.src, flow.dst, m)))
+                .collect()
+        }
     }
 }
