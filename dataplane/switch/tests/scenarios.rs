@@ -593,16 +593,22 @@ fn acquirer_datagram(messages: &[Vec<u8>]) -> Vec<u8> {
         payload.extend_from_slice(&(m.len() as u16).to_be_bytes());
         payload.extend_from_slice(m);
     }
-    // Headers from a one-frame datagram, lengths and checksum redone.
-    let one = udp_frame(
+    acquirer_udp(&payload)
+}
+
+/// One datagram from the acquirer to the service port with exactly
+/// `payload` as its UDP payload (framed or not).
+fn acquirer_udp(payload: &[u8]) -> Vec<u8> {
+    // Headers from a fixture datagram, lengths and checksum redone.
+    let template = udp_frame(
         ACQUIRER,
         ACQUIRER_MAC,
         SocketAddrV4::new(SWITCH_IP, 8583),
         SWITCH_MAC,
-        &messages[0],
+        b"0800",
     );
-    let mut f = one[..42].to_vec();
-    f.extend_from_slice(&payload);
+    let mut f = template[..42].to_vec();
+    f.extend_from_slice(payload);
     let udp_len = (8 + payload.len()) as u16;
     f[38..40].copy_from_slice(&udp_len.to_be_bytes());
     f[40..42].copy_from_slice(&[0, 0]); // no UDP checksum
@@ -668,6 +674,9 @@ fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
     let stranger = SocketAddrV4::new(Ipv4Addr::new(10, 77, 0, 99), 40000);
     net.send(stranger, ACQUIRER_MAC, 8583, 0, &request("0200", 46, PAN));
     net.acquirer_sends(&request("0200", 47, PAN2));
+    // Payloads too short to hold even a frame header.
+    net.inject(0, &acquirer_udp(&[]));
+    net.inject(0, &acquirer_udp(&[0]));
     net.run();
 
     let mut seen: Vec<(String, String, Option<String>)> = net
@@ -702,10 +711,11 @@ fn a_burst_mixing_every_kind_of_datagram_is_handled_as_one_by_one() {
     assert_eq!(c.dropped(DropReason::Duplicate), 1);
     assert_eq!(c.dropped(DropReason::BadChecksum), 1);
     assert_eq!(c.dropped(DropReason::UnknownSender), 1);
+    assert_eq!(c.dropped(DropReason::BadFrame), 2);
     assert_eq!(
         c.event(Event::Rx),
-        9,
-        "one burst of the earlier answer and eight more"
+        11,
+        "the earlier request, then one burst of ten"
     );
 }
 

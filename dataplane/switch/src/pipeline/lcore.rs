@@ -407,7 +407,8 @@ impl SwitchLcore {
                 continue;
             }
             let payload = h.payload(data);
-            if wire::frame::read_header(payload) != Some(payload.len() - FRAME_HEADER_LEN) {
+            let framed = wire::frame::read_header(payload).map(|len| FRAME_HEADER_LEN + len);
+            if framed != Some(payload.len()) {
                 continue; // several frames, or a bad one
             }
             let span = only_message(&h);
