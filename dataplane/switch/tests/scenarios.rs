@@ -599,24 +599,13 @@ fn acquirer_datagram(messages: &[Vec<u8>]) -> Vec<u8> {
 /// One datagram from the acquirer to the service port with exactly
 /// `payload` as its UDP payload (framed or not).
 fn acquirer_udp(payload: &[u8]) -> Vec<u8> {
-    // Headers from a fixture datagram, lengths and checksum redone.
-    let template = udp_frame(
+    udp_datagram(
         ACQUIRER,
         ACQUIRER_MAC,
         SocketAddrV4::new(SWITCH_IP, 8583),
         SWITCH_MAC,
-        b"0800",
-    );
-    let mut f = template[..42].to_vec();
-    f.extend_from_slice(payload);
-    let udp_len = (8 + payload.len()) as u16;
-    f[38..40].copy_from_slice(&udp_len.to_be_bytes());
-    f[40..42].copy_from_slice(&[0, 0]); // no UDP checksum
-    let ip_len = (20 + 8 + payload.len()) as u16;
-    f[16..18].copy_from_slice(&ip_len.to_be_bytes());
-    let mut ip = wire::net::ipv4::Packet::new_unchecked(&mut f[14..34]);
-    ip.fill_checksum();
-    f
+        payload,
+    )
 }
 
 #[test]

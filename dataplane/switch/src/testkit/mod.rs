@@ -228,6 +228,27 @@ pub fn answer(req: &Msg, rc: &str) -> Msg {
     m
 }
 
+/// An Ethernet/IPv4/UDP frame whose UDP payload is exactly `payload`
+/// (several ISO 8583 frames, a broken one, or no frame at all), lengths and
+/// IPv4 checksum right, no UDP checksum.
+pub fn udp_datagram(
+    src: SocketAddrV4,
+    src_mac: [u8; 6],
+    dst: SocketAddrV4,
+    dst_mac: [u8; 6],
+    payload: &[u8],
+) -> Vec<u8> {
+    let mut f = udp_frame(src, src_mac, dst, dst_mac, b"");
+    f.truncate(emit::HEADERS_LEN);
+    f.extend_from_slice(payload);
+    let udp_len = (8 + payload.len()) as u16;
+    f[38..40].copy_from_slice(&udp_len.to_be_bytes());
+    f[40..42].copy_from_slice(&[0, 0]);
+    f[16..18].copy_from_slice(&(20 + udp_len).to_be_bytes());
+    wire::net::ipv4::Packet::new_unchecked(&mut f[14..34]).fill_checksum();
+    f
+}
+
 /// An Ethernet/IPv4/UDP frame carrying one ISO 8583 frame.
 pub fn udp_frame(
     src: SocketAddrV4,
