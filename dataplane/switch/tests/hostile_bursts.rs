@@ -106,7 +106,7 @@ fn hostile_bursts_never_stop_the_lcore() {
     runner
         .run(&prop::collection::vec(hostile(), 1..32), |burst| {
             let mut net = net.borrow_mut();
-            let mut next_stan = || {
+            let next_stan = || {
                 stan.set(stan.get() + 1);
                 stan.get()
             };

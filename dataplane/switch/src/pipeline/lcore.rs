@@ -419,11 +419,7 @@ impl SwitchLcore {
             let Some(sender) = routes.sender(*flow.src.ip(), flow.src.port()) else {
                 continue;
             };
-            let (stan, transmitted_at, rrn) = (
-                Self::fixed::<6>(index, msg, 11),
-                Self::fixed::<10>(index, msg, 7),
-                Self::fixed::<12>(index, msg, 37),
-            );
+            let (stan, transmitted_at, rrn) = Self::transaction_keys(index, msg);
             // The issuer is not hashed: a request's pending position is
             // known before it is routed.
             let pending_key = PendingKey {
@@ -892,6 +888,17 @@ impl SwitchLcore {
         index.get(n).and_then(|s| msg.get(s.range()))
     }
 
+    /// The fields that name a transaction and that the issuer echoes: 11
+    /// (STAN), 7 (transmission date/time) and 37 (RRN).
+    #[inline(always)]
+    fn transaction_keys(index: &FieldIndex, msg: &[u8]) -> ([u8; 6], [u8; 10], [u8; 12]) {
+        (
+            Self::fixed(index, msg, 11),
+            Self::fixed(index, msg, 7),
+            Self::fixed(index, msg, 37),
+        )
+    }
+
     /// Field `n` as exactly `N` bytes: cut, or padded with '0' (absent
     /// fields are all '0'). The usual case, a field of its spec length, is
     /// one fixed-size copy.
@@ -979,9 +986,7 @@ impl SwitchLcore {
             return self.answer(m, h, msg_at, code::ISSUER_UNAVAILABLE, None);
         }
         let msg = &m.data()[msg_at..h.end];
-        let stan = Self::fixed::<6>(&self.scratch, msg, 11);
-        let at = Self::fixed::<10>(&self.scratch, msg, 7);
-        let rrn = Self::fixed::<12>(&self.scratch, msg, 37);
+        let (stan, at, rrn) = Self::transaction_keys(&self.scratch, msg);
         let dedup_key = DedupKey {
             originator: acquirer,
             stan,
@@ -1170,11 +1175,12 @@ impl SwitchLcore {
         now: u64,
     ) -> Fate {
         let msg = &m.data()[msg_at..h.end];
+        let (stan, transmitted_at, rrn) = Self::transaction_keys(&self.scratch, msg);
         let key = PendingKey {
             issuer,
-            stan: Self::fixed::<6>(&self.scratch, msg, 11),
-            transmitted_at: Self::fixed::<10>(&self.scratch, msg, 7),
-            rrn: Self::fixed::<12>(&self.scratch, msg, 37),
+            stan,
+            transmitted_at,
+            rrn,
         };
         let Some(slot) = self.pending.find(&key) else {
             return Fate::Drop(DropReason::UnmatchedResponse);
