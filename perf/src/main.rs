@@ -383,7 +383,10 @@ impl ReflectorChild {
         let _ = std::fs::remove_dir_all(&self.dir);
         let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if !out.status.success() {
-            bail!("the reflector ended with {} (it printed: {said:?})", out.status);
+            bail!(
+                "the reflector ended with {} (it printed: {said:?})",
+                out.status
+            );
         }
         Ok(said)
     }
