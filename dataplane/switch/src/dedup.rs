@@ -162,9 +162,9 @@ impl DuplicateFilter {
         }
     }
 
-    /// Asks for the index position of the key that the new key after the
-    /// next `ahead` new keys will evict, once the window is full (FIFO
-    /// order makes it known before the new key is). Changes nothing.
+    /// Asks for the index position of the key that the `ahead`-th new key
+    /// from now (0: the next one) will evict once the window is full; FIFO
+    /// order makes it known before that new key is. Changes nothing.
     #[inline]
     pub fn warm_eviction(&self, ahead: usize) {
         let cap = self.keys.len();
