@@ -18,8 +18,8 @@
 //! switch sends to one is sealed with its current key just before it
 //! leaves: answers and declines, forwarded requests and responses, 0810s,
 //! stand-ins and 0420s. That costs a MAC over the message twice (verify in,
-//! seal out) plus one re-index of the outgoing message: ~0.75 µs of CPU,
-//! well above the 500-cycle budget, so a keyed message costs ~2.3x an
+//! seal out) plus one re-index of the outgoing message: 0.7–1 µs of CPU,
+//! well above the 500-cycle budget, so a keyed message costs 2.5–3x an
 //! unkeyed one (`cargo bench -p switch --bench mac_pipeline`; the MACs
 //! alone: `cargo bench -p auth`). Unkeyed participants pay two participant
 //! lookups.
