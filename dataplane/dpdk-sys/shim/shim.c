@@ -38,12 +38,6 @@ void clw_pktmbuf_free_bulk(struct rte_mbuf **mbufs, unsigned int count)
 	rte_pktmbuf_free_bulk(mbufs, count);
 }
 
-uint8_t *clw_pktmbuf_data(struct rte_mbuf *m) { return rte_pktmbuf_mtod(m, uint8_t *); }
-uint16_t clw_pktmbuf_data_len(const struct rte_mbuf *m) { return m->data_len; }
-uint32_t clw_pktmbuf_pkt_len(const struct rte_mbuf *m) { return m->pkt_len; }
-uint16_t clw_pktmbuf_nb_segs(const struct rte_mbuf *m) { return m->nb_segs; }
-uint16_t clw_pktmbuf_headroom(const struct rte_mbuf *m) { return rte_pktmbuf_headroom(m); }
-uint16_t clw_pktmbuf_tailroom(const struct rte_mbuf *m) { return rte_pktmbuf_tailroom(m); }
 
 uint8_t *clw_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len)
 {
@@ -59,7 +53,6 @@ uint8_t *clw_pktmbuf_adj(struct rte_mbuf *m, uint16_t len) { return (uint8_t *)r
 int clw_pktmbuf_trim(struct rte_mbuf *m, uint16_t len) { return rte_pktmbuf_trim(m, len); }
 void clw_pktmbuf_reset(struct rte_mbuf *m) { rte_pktmbuf_reset(m); }
 uint32_t clw_pktmbuf_rss_hash(const struct rte_mbuf *m) { return m->hash.rss; }
-struct rte_mempool *clw_pktmbuf_pool(const struct rte_mbuf *m) { return m->pool; }
 
 unsigned int clw_ring_enqueue_burst(struct rte_ring *r, void *const *objs, unsigned int n)
 {
@@ -76,7 +69,6 @@ unsigned int clw_ring_count(const struct rte_ring *r) { return rte_ring_count(r)
 unsigned int clw_lcore_id(void) { return rte_lcore_id(); }
 uint64_t clw_rdtsc(void) { return rte_rdtsc(); }
 int clw_errno(void) { return rte_errno; }
-void clw_prefetch0(const void *p) { rte_prefetch0(p); }
 void clw_pause(void) { rte_pause(); }
 
 uint64_t clw_rss_hf_ip_udp(void) { return RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP; }

@@ -20,19 +20,12 @@ int clw_pktmbuf_alloc_bulk(struct rte_mempool *mp, struct rte_mbuf **mbufs, unsi
 void clw_pktmbuf_free(struct rte_mbuf *m);
 void clw_pktmbuf_free_bulk(struct rte_mbuf **mbufs, unsigned int count);
 
-uint8_t *clw_pktmbuf_data(struct rte_mbuf *m);
-uint16_t clw_pktmbuf_data_len(const struct rte_mbuf *m);
-uint32_t clw_pktmbuf_pkt_len(const struct rte_mbuf *m);
-uint16_t clw_pktmbuf_nb_segs(const struct rte_mbuf *m);
-uint16_t clw_pktmbuf_headroom(const struct rte_mbuf *m);
-uint16_t clw_pktmbuf_tailroom(const struct rte_mbuf *m);
 uint8_t *clw_pktmbuf_prepend(struct rte_mbuf *m, uint16_t len);
 uint8_t *clw_pktmbuf_append(struct rte_mbuf *m, uint16_t len);
 uint8_t *clw_pktmbuf_adj(struct rte_mbuf *m, uint16_t len);
 int clw_pktmbuf_trim(struct rte_mbuf *m, uint16_t len);
 void clw_pktmbuf_reset(struct rte_mbuf *m);
 uint32_t clw_pktmbuf_rss_hash(const struct rte_mbuf *m);
-struct rte_mempool *clw_pktmbuf_pool(const struct rte_mbuf *m);
 
 unsigned int clw_ring_enqueue_burst(struct rte_ring *r, void *const *objs, unsigned int n);
 unsigned int clw_ring_dequeue_burst(struct rte_ring *r, void **objs, unsigned int n);
@@ -41,7 +34,6 @@ unsigned int clw_ring_count(const struct rte_ring *r);
 unsigned int clw_lcore_id(void);
 uint64_t clw_rdtsc(void);
 int clw_errno(void);
-void clw_prefetch0(const void *p);
 void clw_pause(void);
 
 /* Flag words that DPDK defines with function-like macros bindgen cannot evaluate. */
