@@ -1,9 +1,10 @@
 //! Cache prefetch hints, DPDK's `rte_prefetch0`, inlined here: an
 //! out-of-line call through the C shim would cost about what the hint saves.
 //!
-//! Used to overlap a burst's cache misses: the switch hashes the keys of all
-//! 32 messages first and asks for the table lines they will touch, so the
-//! misses are in flight together instead of queueing one after another.
+//! Used to overlap a burst's cache misses: the switch asks for each
+//! message's table lines as soon as the message is decoded, ahead of
+//! handling any of the burst, so the misses are in flight together instead
+//! of queueing one after another.
 
 /// Asks the CPU to bring the cache line holding `at` into every cache
 /// level ahead of use. A hint only: the address is never dereferenced, so
