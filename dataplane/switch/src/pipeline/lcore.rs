@@ -546,7 +546,34 @@ impl SwitchLcore {
         let Some(format) = self.mac_format else {
             return false;
         };
-        let Ok(h) = Headers::parse_with(m.data(), wire::net::headers::Checks::NONE) else {
+        self.edit_message(m, |msg, len, index| {
+            auth::seal_or_append(&format, msg, len, index, ring).ok()
+        })
+    }
+
+    /// Rewrites field 39 of the one message in `m` (checksums recomputed).
+    fn set_response_code(&mut self, m: &mut Mbuf, rc: &[u8; 2]) -> bool {
+        let mut edits = Edits::new();
+        if edits.set(39, rc).is_err() {
+            return false;
+        }
+        let spec = self.shared.spec;
+        self.edit_message(m, |msg, _, index| {
+            apply_edits(msg, index, spec, &edits).ok()
+        })
+    }
+
+    /// Rewrites the one message in `m` in place: `edit` gets the buffer
+    /// from the message's start to the mbuf's end, the message's length and
+    /// its index, and returns the new length; the frame header, UDP and
+    /// IPv4 lengths and both checksums follow. False (the mbuf cut back to
+    /// the datagram) if the message does not index or `edit` fails.
+    fn edit_message(
+        &mut self,
+        m: &mut Mbuf,
+        edit: impl FnOnce(&mut [u8], usize, &FieldIndex) -> Option<usize>,
+    ) -> bool {
+        let Ok(h) = Headers::parse_with(m.data(), Checks::NONE) else {
             return false;
         };
         let msg_at = h.payload + FRAME_HEADER_LEN;
@@ -566,53 +593,21 @@ impl SwitchLcore {
             return false;
         }
         let d = m.data_mut();
-        let Ok(len) = auth::seal_or_append(&format, &mut d[msg_at..], msg_len, &self.scratch, ring)
-        else {
-            let _ = m.set_len(h.end);
-            return false;
-        };
-        d[msg_at - FRAME_HEADER_LEN..msg_at].copy_from_slice(&(len as u16).to_be_bytes());
-        let end = msg_at + len;
-        // Recomputes both checksums: the payload changed under them.
-        if rewrite::set_udp_payload_len(&mut d[..end], &h, FRAME_HEADER_LEN + len).is_err() {
-            let _ = m.set_len(h.end);
-            return false;
+        let edited = edit(&mut d[msg_at..], msg_len, &self.scratch).and_then(|len| {
+            d[msg_at - FRAME_HEADER_LEN..msg_at].copy_from_slice(&(len as u16).to_be_bytes());
+            let end = msg_at + len;
+            // Recomputes both checksums: the payload changed under them.
+            rewrite::set_udp_payload_len(&mut d[..end], &h, FRAME_HEADER_LEN + len)
+                .ok()
+                .map(|_| end)
+        });
+        match edited {
+            Some(end) => m.set_len(end).is_ok(),
+            None => {
+                let _ = m.set_len(h.end);
+                false
+            }
         }
-        m.set_len(end).is_ok()
-    }
-
-    /// Rewrites field 39 of the one message in `m` (checksums recomputed).
-    fn set_response_code(&mut self, m: &mut Mbuf, rc: &[u8; 2]) -> bool {
-        let Ok(h) = Headers::parse_with(m.data(), wire::net::headers::Checks::NONE) else {
-            return false;
-        };
-        let msg_at = h.payload + FRAME_HEADER_LEN;
-        if msg_at > h.end
-            || self
-                .scratch
-                .decode_into(&m.data()[msg_at..h.end], self.shared.spec)
-                .is_err()
-        {
-            return false;
-        }
-        let room = m.len() + m.tailroom();
-        if m.set_len(room).is_err() {
-            return false;
-        }
-        let d = m.data_mut();
-        let mut edits = Edits::new();
-        if edits.set(39, rc).is_err() {
-            return false;
-        }
-        let Ok(len) = apply_edits(&mut d[msg_at..], &self.scratch, self.shared.spec, &edits) else {
-            return false;
-        };
-        d[msg_at - FRAME_HEADER_LEN..msg_at].copy_from_slice(&(len as u16).to_be_bytes());
-        let end = msg_at + len;
-        if rewrite::set_udp_payload_len(&mut d[..end], &h, FRAME_HEADER_LEN + len).is_err() {
-            return false;
-        }
-        m.set_len(end).is_ok()
     }
 
     /// Remembers how the transaction of `entry` was answered, for repeats.
