@@ -5,19 +5,14 @@
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
+mod common;
+use common::BIN;
 
 /// Two net_null ports forwarding to each other: traffic flows at once.
 fn default_config() -> String {
     format!(
         r#"
-[dataplane.eal]
-hugepages = false
-memory_mb = 512
-no_shconf = true
-file_prefix = "clearwayd-test-{}"
-extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
-
+{eal}
 [[dataplane.ports]]
 name = "left"
 device = "net_null0,size=64"
@@ -32,7 +27,7 @@ mbufs = 8191
 [forward]
 pairs = [["left", "right"]]
 "#,
-        std::process::id()
+        eal = common::eal_toml(&format!("clearwayd-test-{}", std::process::id()))
     )
 }
 

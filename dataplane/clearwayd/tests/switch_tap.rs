@@ -108,17 +108,12 @@ fn kernel_sockets_as_acquirer_and_issuer_through_clearwayd() {
     let dir = std::env::temp_dir().join(format!("clearwayd-tap-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let cfg = dir.join("clearway.toml");
+    let eal = common::eal_toml(&format!("clwsw-{tag}"));
     std::fs::write(
         &cfg,
         format!(
             r#"
-[dataplane.eal]
-hugepages = false
-memory_mb = 512
-no_shconf = true
-file_prefix = "clwsw-{tag}"
-extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
-
+{eal}
 [[dataplane.ports]]
 name = "tap0"
 device = "net_tap0,iface={iface}"

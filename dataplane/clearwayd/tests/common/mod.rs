@@ -12,6 +12,21 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
 
+/// The `[dataplane.eal]` table every test configuration uses: no
+/// hugepages, 512 MiB, no shared config (one process per EAL), EAL files
+/// under `file_prefix` (unique per test process), quiet logs.
+pub fn eal_toml(file_prefix: &str) -> String {
+    format!(
+        r#"[dataplane.eal]
+hugepages = false
+memory_mb = 512
+no_shconf = true
+file_prefix = "{file_prefix}"
+extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
+"#
+    )
+}
+
 pub struct Daemon {
     child: Child,
     stdout: Arc<Mutex<String>>,
@@ -120,15 +135,10 @@ pub mod memif_net {
     /// and duplicate tables of `capacity` entries; the acquirer holds a CNY
     /// reserve, BIN 476173 routes to the issuer.
     pub fn config(dir: &Path, socket: &Path, file_prefix: &str, capacity: u32) -> String {
+        let eal = super::eal_toml(file_prefix);
         format!(
             r#"
-[dataplane.eal]
-hugepages = false
-memory_mb = 512
-no_shconf = true
-file_prefix = "{file_prefix}"
-extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
-
+{eal}
 [[dataplane.ports]]
 name = "m0"
 device = "net_memif0,role=server,socket={socket},socket-abstract=no,id=0"

@@ -181,13 +181,7 @@ fn config(opts: &LabOptions, dir: &Path, journal: &Path, api: &Path, tcp: bool) 
     };
     format!(
         r#"
-[dataplane.eal]
-hugepages = false
-memory_mb = 512
-no_shconf = true
-file_prefix = "clwrel-{scenario}-{pid}"
-extra_args = ["--log-level=lib.eal:warning", "--no-telemetry"]
-
+{eal}
 [[dataplane.ports]]
 name = "tap0"
 device = "net_tap0,iface={TAP}"
@@ -243,8 +237,7 @@ timeout_ms = {timeout}
 prefix = "476173"
 participant = "iss"
 "#,
-        scenario = opts.scenario,
-        pid = std::process::id(),
+        eal = crate::common::eal_toml(&format!("clwrel-{}-{}", opts.scenario, std::process::id())),
         retry = opts.reversal_retry_ms,
         attempts = opts.reversal_attempts,
         api = api.display(),
