@@ -4,95 +4,43 @@
 //! /metrics moving with traffic, and an unauthenticated TCP request refused.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 mod common;
 
-use common::{Daemon, BIN};
+use common::{default_config_in, sibling, Clearctl, Daemon};
 
-/// A workspace binary built beside this test (cargo-nextest builds them all).
-fn sibling(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        bin.exists(),
-        "build {name} first (cargo build --workspace): {}",
-        bin.display()
-    );
-    bin
-}
-
+/// clearctl on the test's clearwayd, and the test's directory.
 struct Env {
     dir: PathBuf,
-    socket: PathBuf,
-    clearctl: PathBuf,
+    ctl: Clearctl,
 }
 
 impl Env {
-    fn ctl(&self, args: &[&str]) -> Output {
-        Command::new(&self.clearctl)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     /// Runs a command that must succeed; returns its stdout.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.ctl(args);
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "clearctl {args:?} failed: {text}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        text
+        String::from_utf8_lossy(&self.ctl.ok(args).stdout).into_owned()
     }
 
     /// Runs a command that must fail with one line saying what to do.
     fn refused(&self, args: &[&str], needle: &str) {
-        let out = self.ctl(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "clearctl {args:?} should fail");
-        assert!(
-            err.contains(needle),
-            "clearctl {args:?}: {err:?} should mention {needle:?}"
-        );
+        let err = self.ctl.refused(args, needle);
         assert_eq!(err.trim().lines().count(), 1, "one line: {err:?}");
     }
 }
 
 fn config(dir: &Path, tag: u32) -> String {
-    let default = Command::new(BIN)
-        .arg("--print-default-config")
-        .output()
-        .unwrap();
     let token = dir.join("token");
     std::fs::write(&token, "s3cret-token-for-the-test-only\n").unwrap();
-    String::from_utf8(default.stdout)
-        .unwrap()
-        .replace(
-            "/tmp/clearway-memif.sock",
-            &dir.join("memif.sock").display().to_string(),
-        )
-        .replace("/tmp/clearway-demo", &dir.display().to_string())
-        .replace(
-            "/run/clearway/api.sock",
-            &dir.join("api.sock").display().to_string(),
-        )
-        .replace("clearwayd-demo", &format!("clw-api-{tag}"))
-        .replace("pending_capacity = 262144", "pending_capacity = 16384")
-        .replace("dedup_capacity = 262144", "dedup_capacity = 16384")
-        .replace(
-            "[api]\n",
-            &format!(
-                "[api]\ntcp = \"127.0.0.1:{}\"\ntoken_file = \"{}\"\n",
-                20000 + tag % 20000,
-                token.display()
-            ),
-        )
+    default_config_in(dir, &format!("clw-api-{tag}")).replace(
+        "[api]\n",
+        &format!(
+            "[api]\ntcp = \"127.0.0.1:{}\"\ntoken_file = \"{}\"\n",
+            20000 + tag % 20000,
+            token.display()
+        ),
+    )
 }
 
 #[test]
@@ -109,8 +57,7 @@ fn clearctl_drives_a_running_clearwayd() {
         "clearwayd: API on",
     );
     let env = Env {
-        socket: dir.join("api.sock"),
-        clearctl: sibling("clearctl"),
+        ctl: Clearctl::new(dir.join("api.sock")),
         dir: dir.clone(),
     };
 
@@ -238,7 +185,7 @@ fn clearctl_drives_a_running_clearwayd() {
         .args([
             "-s",
             "--unix-socket",
-            env.socket.to_str().unwrap(),
+            env.ctl.socket().to_str().unwrap(),
             "http://clearway/metrics",
         ])
         .output()
@@ -261,7 +208,7 @@ fn clearctl_drives_a_running_clearwayd() {
     env.ok(&["cutoff"]);
     let mut settled = false;
     for _ in 0..100 {
-        if env.ctl(&["settlement", "show", "1"]).status.success() {
+        if env.ctl.run(&["settlement", "show", "1"]).status.success() {
             settled = true;
             break;
         }

@@ -5,25 +5,13 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 mod common;
 
-use common::{Daemon, BIN};
+use common::{default_config_in, Clearctl, Daemon};
 
 const KEY_A: &str = "000102030405060708090a0b0c0d0e0f";
 const KEY_B: &str = "f0e0d0c0b0a090807060504030201000";
-
-fn sibling(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().unwrap().parent().unwrap().join(name);
-    assert!(
-        bin.exists(),
-        "build {name} first (cargo build --workspace): {}",
-        bin.display()
-    );
-    bin
-}
 
 fn key_file(dir: &Path, name: &str, hex: &str) -> PathBuf {
     let path = dir.join(name);
@@ -34,11 +22,7 @@ fn key_file(dir: &Path, name: &str, hex: &str) -> PathBuf {
 
 /// The embedded default config in `dir`, with acquirer-2 keyed (AES-CMAC).
 fn config(dir: &Path, tag: u32, key: &Path) -> String {
-    let default = Command::new(BIN)
-        .arg("--print-default-config")
-        .output()
-        .unwrap();
-    let text = String::from_utf8(default.stdout).unwrap();
+    let text = default_config_in(dir, &format!("clw-keys-{tag}"));
     let acquirer2 = "sources = [\"10.0.1.2:5001\"]\n";
     assert!(text.contains(acquirer2), "the default config changed");
     text.replace(
@@ -48,64 +32,36 @@ fn config(dir: &Path, tag: u32, key: &Path) -> String {
             key.display()
         ),
     )
-    .replace(
-        "/tmp/clearway-memif.sock",
-        &dir.join("memif.sock").display().to_string(),
-    )
-    .replace("/tmp/clearway-demo", &dir.display().to_string())
-    .replace(
-        "/run/clearway/api.sock",
-        &dir.join("api.sock").display().to_string(),
-    )
-    .replace("clearwayd-demo", &format!("clw-keys-{tag}"))
-    .replace("pending_capacity = 262144", "pending_capacity = 16384")
-    .replace("dedup_capacity = 262144", "dedup_capacity = 16384")
 }
 
-struct Ctl {
-    socket: PathBuf,
-    clearctl: PathBuf,
+/// clearctl whose every answer is checked for key material.
+struct Ctl(Clearctl);
+
+/// Fails if `text` shows either test key.
+fn assert_no_key_material(args: &[&str], text: &str) {
+    for key in [KEY_A, KEY_B] {
+        assert!(
+            !text.to_lowercase().contains(key),
+            "key material in {args:?}: {text}"
+        );
+    }
 }
 
 impl Ctl {
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(&self.clearctl)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .output()
-            .unwrap()
-    }
-
     /// A command that must succeed and never print key material.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
+        let out = self.0.ok(args);
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(out.status.success(), "clearctl {args:?} failed: {text}");
-        for key in [KEY_A, KEY_B] {
-            assert!(
-                !text.to_lowercase().contains(key),
-                "key material in {args:?}: {text}"
-            );
-        }
+        assert_no_key_material(args, &text);
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn refused(&self, args: &[&str], needle: &str) {
-        let out = self.run(args);
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "clearctl {args:?} should fail");
-        assert!(
-            err.contains(needle),
-            "clearctl {args:?}: {err:?} should mention {needle:?}"
-        );
-        for key in [KEY_A, KEY_B] {
-            assert!(!err.to_lowercase().contains(key), "{err}");
-        }
+        assert_no_key_material(args, &self.0.refused(args, needle));
     }
 
     fn mac(&self, id: &str) -> serde_json::Value {
@@ -125,10 +81,7 @@ fn clearctl_rotates_a_key_and_never_shows_key_material() {
     let b = key_file(&dir, "acquirer-2-2.key", KEY_B);
     let cfg = dir.join("clearway.toml");
     std::fs::write(&cfg, config(&dir, tag, &a)).unwrap();
-    let ctl = Ctl {
-        socket: dir.join("api.sock"),
-        clearctl: sibling("clearctl"),
-    };
+    let ctl = Ctl(Clearctl::new(dir.join("api.sock")));
     let start = || {
         Daemon::start(
             &["-c", cfg.to_str().unwrap()],

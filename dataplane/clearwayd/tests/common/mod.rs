@@ -5,12 +5,102 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::io::BufRead;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_clearwayd");
+
+/// A workspace binary built beside this test (cargo-nextest builds them all).
+pub fn sibling(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().unwrap().parent().unwrap().join(name);
+    assert!(
+        bin.exists(),
+        "build {name} first (cargo build --workspace): {}",
+        bin.display()
+    );
+    bin
+}
+
+/// clearwayd's embedded default configuration moved into `dir` (memif
+/// socket, journal and settlement files, API socket `dir/api.sock`), with
+/// EAL files under `file_prefix` and 16,384-entry pending and duplicate
+/// tables, small enough for a test machine.
+pub fn default_config_in(dir: &Path, file_prefix: &str) -> String {
+    let default = Command::new(BIN)
+        .arg("--print-default-config")
+        .output()
+        .unwrap();
+    String::from_utf8(default.stdout)
+        .unwrap()
+        .replace(
+            "/tmp/clearway-memif.sock",
+            &dir.join("memif.sock").display().to_string(),
+        )
+        .replace("/tmp/clearway-demo", &dir.display().to_string())
+        .replace(
+            "/run/clearway/api.sock",
+            &dir.join("api.sock").display().to_string(),
+        )
+        .replace("clearwayd-demo", file_prefix)
+        .replace("pending_capacity = 262144", "pending_capacity = 16384")
+        .replace("dedup_capacity = 262144", "dedup_capacity = 16384")
+}
+
+/// clearctl talking to the API socket `socket`.
+pub struct Clearctl {
+    socket: PathBuf,
+    bin: PathBuf,
+}
+
+impl Clearctl {
+    pub fn new(socket: PathBuf) -> Clearctl {
+        Clearctl {
+            socket,
+            bin: sibling("clearctl"),
+        }
+    }
+
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Runs `clearctl --socket SOCKET args...`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .arg("--socket")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; its output.
+    pub fn ok(&self, args: &[&str]) -> Output {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "clearctl {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
+    /// Runs a command that must fail saying `needle` on stderr; its stderr.
+    pub fn refused(&self, args: &[&str], needle: &str) -> String {
+        let out = self.run(args);
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "clearctl {args:?} should fail");
+        assert!(
+            err.contains(needle),
+            "clearctl {args:?}: {err:?} should mention {needle:?}"
+        );
+        err
+    }
+}
 
 /// The `[dataplane.eal]` table every test configuration uses: no
 /// hugepages, 512 MiB, no shared config (one process per EAL), EAL files
