@@ -29,17 +29,7 @@ fn key(m: &Msg) -> (String, String) {
 
 #[test]
 fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
-    let tag = std::process::id();
-    let dir = std::env::temp_dir().join(format!("clearwayd-crash-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("memif.sock");
-    let cfg = dir.join("clearway.toml");
-    std::fs::write(
-        &cfg,
-        memif_net::config(&dir, &socket, &format!("clw-crash-{tag}"), 8192),
-    )
-    .unwrap();
+    let memif_net::Prepared { dir, socket, cfg } = memif_net::prepare("crash", 8192);
 
     let mut daemon = start(&cfg);
     let mut peer = Peer::connect("crash-peer", &socket);
@@ -54,7 +44,7 @@ fn kill_9_under_load_loses_no_approval_the_acquirer_saw() {
     // the run is far shorter than its 300 s window).
     let field7 = field7_now();
     // A cheap deterministic "random" for kill moments.
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ u64::from(tag);
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id());
     for round in 0..=KILLS {
         // The new clearwayd must have accepted our memif client.
         assert!(peer.wait_link(), "memif reconnected after restart {round}");

@@ -51,17 +51,7 @@ fn transact(peer: &mut Peer, request: &[u8], seen: &mut Vec<String>) -> Option<M
 
 #[test]
 fn a_request_approved_before_a_kill_9_is_answered_again_after_the_restart_never_forwarded_twice() {
-    let tag = std::process::id();
-    let dir = std::env::temp_dir().join(format!("clearwayd-dedup-{tag}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let socket = dir.join("memif.sock");
-    let cfg = dir.join("clearway.toml");
-    std::fs::write(
-        &cfg,
-        memif_net::config(&dir, &socket, &format!("clw-dedup-{tag}"), 1024),
-    )
-    .unwrap();
+    let memif_net::Prepared { dir, socket, cfg } = memif_net::prepare("dedup", 1024);
 
     let mut daemon = start(&cfg);
     let mut peer = Peer::connect("dedup-peer", &socket);

@@ -209,7 +209,7 @@ pub mod memif_net {
     use super::Daemon;
     use rte::{Burst, Eal, Mempool, Port, PortConfig, RxQueue, TxQueue};
     use std::net::SocketAddrV4;
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
     use std::time::{Duration, Instant};
     use switch::testkit::{answer, parse_udp, udp_frame, Msg, ACQUIRER_INSTITUTION};
 
@@ -280,6 +280,27 @@ participant = "iss"
     }
 
     /// Starts clearwayd on `cfg` and waits until its switch runs.
+    /// A test's fresh directory (`clearwayd-NAME-PID` under the temp dir)
+    /// holding its `clearway.toml` for this network (EAL prefix
+    /// `clw-NAME-PID`, tables of `capacity`) and the memif socket.
+    pub struct Prepared {
+        pub dir: PathBuf,
+        pub socket: PathBuf,
+        pub cfg: PathBuf,
+    }
+
+    pub fn prepare(name: &str, capacity: u32) -> Prepared {
+        let tag = std::process::id();
+        let dir = std::env::temp_dir().join(format!("clearwayd-{name}-{tag}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let socket = dir.join("memif.sock");
+        let cfg = dir.join("clearway.toml");
+        let text = config(&dir, &socket, &format!("clw-{name}-{tag}"), capacity);
+        std::fs::write(&cfg, text).unwrap();
+        Prepared { dir, socket, cfg }
+    }
+
     pub fn start(cfg: &Path) -> Daemon {
         Daemon::start(
             &["-c", cfg.to_str().unwrap()],
