@@ -12,6 +12,10 @@ use std::sync::{Mutex, OnceLock};
 
 use proptest::prelude::*;
 
+#[path = "support/csv_like.rs"]
+mod csv_like;
+use csv_like::csv_like;
+
 #[path = "../fuzz/oracle/api.rs"]
 mod api_oracle;
 #[path = "../fuzz/oracle/route_csv.rs"]
@@ -127,27 +131,6 @@ fn request() -> impl Strategy<Value = Vec<u8>> {
 
 fn input() -> impl Strategy<Value = Vec<u8>> {
     prop::collection::vec(request(), 1..=api_oracle::MAX_REQUESTS).prop_map(|reqs| reqs.join(&0xFF))
-}
-
-/// CSV-like bodies: digits, commas, the three participants, line ends, noise.
-fn csv_like() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(
-        prop_oneof![
-            Just(b"47".to_vec()),
-            Just(b"0123456789".to_vec()),
-            Just(b",".to_vec()),
-            Just(b" ".to_vec()),
-            Just(b"bank-b".to_vec()),
-            Just(b"bank-c".to_vec()),
-            Just(b"bank-a".to_vec()),
-            Just(b"\n".to_vec()),
-            Just(b"\r\n".to_vec()),
-            Just(b"prefix,participant\n".to_vec()),
-            prop::collection::vec(any::<u8>(), 0..3),
-        ],
-        0..30,
-    )
-    .prop_map(|parts| parts.concat())
 }
 
 proptest! {

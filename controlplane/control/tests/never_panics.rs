@@ -7,31 +7,16 @@ use control::types::{ParticipantPatch, ParticipantSpec, RouteRow};
 use control::{ControlError, ControlPlane};
 use proptest::prelude::*;
 
+#[path = "support/csv_like.rs"]
+mod csv_like;
+use csv_like::csv_like;
+
 fn plane() -> ControlPlane {
     let routes = vec![RouteRow {
         prefix: "476173".into(),
         participant: "bank-b".into(),
     }];
     ControlPlane::new(demo_participants(), routes, MemoryChangeLog::new()).unwrap()
-}
-
-/// CSV-ish input: digits, commas, ids, newlines and noise.
-fn csv_like() -> impl Strategy<Value = Vec<u8>> {
-    prop::collection::vec(
-        prop_oneof![
-            Just(b"47".to_vec()),
-            Just(b"0123456789".to_vec()),
-            Just(b",".to_vec()),
-            Just(b"bank-b".to_vec()),
-            Just(b"bank-a".to_vec()),
-            Just(b"\n".to_vec()),
-            Just(b"\r\n".to_vec()),
-            Just(b"prefix,participant\n".to_vec()),
-            prop::collection::vec(any::<u8>(), 0..4),
-        ],
-        0..40,
-    )
-    .prop_map(|parts| parts.concat())
 }
 
 proptest! {
