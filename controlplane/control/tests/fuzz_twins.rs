@@ -150,15 +150,11 @@ proptest! {
     }
 }
 
-#[test]
-fn every_api_seed_satisfies_the_property() {
-    let mut oracle = api_oracle::ApiOracle::new();
-    for entry in std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/corpus/api_requests"
-    ))
-    .unwrap()
-    {
+/// The contents of the `seed-*` files of a fuzz target's corpus.
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let dir = format!("{}/fuzz/corpus/{target}", env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         if path
             .file_name()
@@ -166,28 +162,25 @@ fn every_api_seed_satisfies_the_property() {
             .to_string_lossy()
             .starts_with("seed-")
         {
-            oracle.check_input(&std::fs::read(&path).unwrap());
+            found.push(std::fs::read(&path).unwrap());
         }
+    }
+    assert!(!found.is_empty(), "no seeds in {dir}");
+    found
+}
+
+#[test]
+fn every_api_seed_satisfies_the_property() {
+    let mut oracle = api_oracle::ApiOracle::new();
+    for seed in seeds("api_requests") {
+        oracle.check_input(&seed);
     }
 }
 
 #[test]
 fn every_route_seed_satisfies_the_property() {
     let cp = route_oracle::plane();
-    for entry in std::fs::read_dir(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/fuzz/corpus/route_import"
-    ))
-    .unwrap()
-    {
-        let path = entry.unwrap().path();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("seed-")
-        {
-            route_oracle::check_import(&cp, &std::fs::read(&path).unwrap());
-        }
+    for seed in seeds("route_import") {
+        route_oracle::check_import(&cp, &seed);
     }
 }
