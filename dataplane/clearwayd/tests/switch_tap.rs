@@ -12,21 +12,11 @@ use switch::testkit::{answer, field7_now, request, Msg, ACQUIRER_INSTITUTION};
 
 mod common;
 
-use common::Daemon;
+use common::{ip, Daemon};
 const TEST: &str = "kernel_sockets_as_acquirer_and_issuer_through_clearwayd";
 const SWITCH: &str = "10.213.7.1";
 const ACQ: &str = "10.213.7.10:40000";
 const ISS: &str = "10.213.7.20:9100";
-
-fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("iproute2");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// Deletes the test's namespace however the test ends.
 struct Namespace(String);

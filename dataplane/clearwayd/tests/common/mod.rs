@@ -102,6 +102,17 @@ impl Clearctl {
     }
 }
 
+/// `ip ...` in the current network namespace; panics with its error.
+pub fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("iproute2");
+    assert!(
+        out.status.success(),
+        "ip {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// The `[dataplane.eal]` table every test configuration uses: no
 /// hugepages, 512 MiB, no shared config (one process per EAL), EAL files
 /// under `file_prefix` (unique per test process), quiet logs.

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::netns::ip;
 use super::{http, ACQ_RESERVE, CURRENCY, ISS_RESERVE, SWITCH_IP};
+use crate::common::ip;
 use crate::common::Daemon;
 
 /// The tap clearwayd creates (alone in the namespace, so the name is fixed).

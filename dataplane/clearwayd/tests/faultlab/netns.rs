@@ -65,14 +65,3 @@ pub fn run_inside(name: &str, env: &[(&str, &str)]) {
         "scenario {name} failed inside its namespace:\n{text}"
     );
 }
-
-/// `ip ...` inside the current namespace; panics with its error.
-pub fn ip(args: &[&str]) {
-    let out = Command::new("ip").args(args).output().expect("iproute2");
-    assert!(
-        out.status.success(),
-        "ip {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
