@@ -140,14 +140,21 @@ fn a_bad_configured_key_stops_the_start_naming_the_file() {
     assert!(e.to_string().contains("bank-a"), "{e}");
 }
 
-#[test]
-fn the_api_takes_no_inline_key() {
-    let cp = plane(demo_participants(), MemoryChangeLog::new(), Arc::default());
+/// A new participant bank-c (a copy of the demo issuer on its own
+/// address) keyed with `mac`.
+fn new_bank_c(mac: MacSpec) -> ParticipantSpec {
     let mut spec = demo_participants()[1].clone();
     spec.id = "bank-c".into();
     spec.sources = vec!["10.99.0.30:9100".into()];
     spec.institution_ids = vec![];
-    spec.mac = Some(MacSpec {
+    spec.mac = Some(mac);
+    spec
+}
+
+#[test]
+fn the_api_takes_no_inline_key() {
+    let cp = plane(demo_participants(), MemoryChangeLog::new(), Arc::default());
+    let spec = new_bank_c(MacSpec {
         algorithm: MacAlgorithm::HmacSha256x64,
         key_file: None,
         key: Some(KEY_A.into()),
@@ -306,11 +313,7 @@ fn a_participant_added_with_a_key_file_is_journaled_without_its_key() {
     let dir = tempfile::tempdir().unwrap();
     let log = MemoryChangeLog::new();
     let cp = plane(demo_participants(), log.clone(), Arc::default());
-    let mut spec = demo_participants()[1].clone();
-    spec.id = "bank-c".into();
-    spec.sources = vec!["10.99.0.30:9100".into()];
-    spec.institution_ids = vec![];
-    spec.mac = Some(MacSpec {
+    let spec = new_bank_c(MacSpec {
         algorithm: MacAlgorithm::HmacSha256x64,
         key_file: Some(key_file(dir.path(), "bank-c.key", KEY_B)),
         key: None,
