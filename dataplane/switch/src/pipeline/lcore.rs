@@ -443,7 +443,7 @@ impl SwitchLcore {
                 MessageKind::Response(_) => self.pending.warm(&[pending_key]),
                 _ => {}
             }
-            self.stage.keep(i, h);
+            self.stage.keep(i, h, sender);
         }
     }
 
@@ -701,7 +701,12 @@ impl SwitchLcore {
         routes: &RouteSnapshot,
         now: u64,
     ) -> Fate {
-        let Some(sender) = routes.sender(*src.ip(), src.port()) else {
+        // A staged datagram's sender was looked up with the same snapshot.
+        let sender = match self.stage.sender() {
+            Some(staged) => Some(staged),
+            None => routes.sender(*src.ip(), src.port()),
+        };
+        let Some(sender) = sender else {
             return Fate::Drop(if routes.is_known_host(*src.ip()) {
                 DropReason::WrongPort
             } else {
@@ -730,7 +735,9 @@ impl SwitchLcore {
         if first_end == payload.len() {
             return self.handle_message(m, h, sender, src, src_mac, routes, now);
         }
-        if let Err(reason) = self.split_extra_frames(m, h, first_end, src, src_mac, routes, now) {
+        if let Err(reason) =
+            self.split_extra_frames(m, h, first_end, sender, src, src_mac, routes, now)
+        {
             return Fate::Drop(reason);
         }
         // Keep only the first frame in this mbuf.
@@ -756,6 +763,7 @@ impl SwitchLcore {
         m: &Mbuf,
         h: &Headers,
         first_end: usize,
+        sender: ParticipantIdx,
         src: SocketAddrV4,
         src_mac: [u8; 6],
         routes: &RouteSnapshot,
@@ -782,9 +790,6 @@ impl SwitchLcore {
             let Ok(eh) = rewrite::set_udp_payload_len(d, h, FRAME_HEADER_LEN + message.len())
             else {
                 return Err(DropReason::BadFrame);
-            };
-            let Some(sender) = routes.sender(*src.ip(), src.port()) else {
-                return Err(DropReason::UnknownSender);
             };
             match self.handle_message(&mut extra, &eh, sender, src, src_mac, routes, now) {
                 Fate::Send => {
