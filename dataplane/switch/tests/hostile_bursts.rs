@@ -56,16 +56,6 @@ fn request_frame(stan: u32) -> Vec<u8> {
     )
 }
 
-fn acquirer_udp(payload: &[u8]) -> Vec<u8> {
-    udp_datagram(
-        ACQUIRER,
-        ACQUIRER_MAC,
-        SocketAddrV4::new(SWITCH_IP, SERVICE_PORT),
-        SWITCH_MAC,
-        payload,
-    )
-}
-
 fn make(h: &Hostile, stan: u32) -> Vec<u8> {
     let mut f = request_frame(stan);
     match h {

@@ -596,18 +596,6 @@ fn acquirer_datagram(messages: &[Vec<u8>]) -> Vec<u8> {
     acquirer_udp(&payload)
 }
 
-/// One datagram from the acquirer to the service port with exactly
-/// `payload` as its UDP payload (framed or not).
-fn acquirer_udp(payload: &[u8]) -> Vec<u8> {
-    udp_datagram(
-        ACQUIRER,
-        ACQUIRER_MAC,
-        SocketAddrV4::new(SWITCH_IP, 8583),
-        SWITCH_MAC,
-        payload,
-    )
-}
-
 #[test]
 fn several_frames_in_one_datagram_are_each_switched() {
     let mut net = net("multi", 1);

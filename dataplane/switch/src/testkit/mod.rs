@@ -249,6 +249,18 @@ pub fn udp_datagram(
     f
 }
 
+/// A datagram from the acquirer to the switch's service port whose UDP
+/// payload is exactly `payload` (see [`udp_datagram`]).
+pub fn acquirer_udp(payload: &[u8]) -> Vec<u8> {
+    udp_datagram(
+        ACQUIRER,
+        ACQUIRER_MAC,
+        SocketAddrV4::new(SWITCH_IP, SERVICE_PORT),
+        SWITCH_MAC,
+        payload,
+    )
+}
+
 /// An Ethernet/IPv4/UDP frame carrying one ISO 8583 frame.
 pub fn udp_frame(
     src: SocketAddrV4,
