@@ -443,7 +443,7 @@ impl SwitchLcore {
                 MessageKind::Response(_) => self.pending.warm(&[pending_key]),
                 _ => {}
             }
-            self.stage.keep(i, h, sender);
+            self.stage.keep(i, h);
         }
     }
 
@@ -701,12 +701,7 @@ impl SwitchLcore {
         routes: &RouteSnapshot,
         now: u64,
     ) -> Fate {
-        // A staged datagram's sender was looked up with the same snapshot.
-        let sender = match self.stage.sender() {
-            Some(staged) => Some(staged),
-            None => routes.sender(*src.ip(), src.port()),
-        };
-        let Some(sender) = sender else {
+        let Some(sender) = routes.sender(*src.ip(), src.port()) else {
             return Fate::Drop(if routes.is_known_host(*src.ip()) {
                 DropReason::WrongPort
             } else {

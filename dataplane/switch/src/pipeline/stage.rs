@@ -19,8 +19,6 @@ use wire::frame::HEADER_LEN as FRAME_HEADER_LEN;
 use wire::iso8583::FieldIndex;
 use wire::net::headers::Headers;
 
-use crate::ParticipantIdx;
-
 /// Where a message sits in its mbuf's data: `start..end`.
 pub(super) type MessageSpan = (usize, usize);
 
@@ -36,8 +34,6 @@ pub(super) struct Stage {
     /// The headers of burst position `i` (checksums verified), and so the
     /// span of its message ([`only_message`]).
     headers: [Option<Headers>; BURST_SIZE],
-    /// The participant that sent burst position `i`.
-    senders: [ParticipantIdx; BURST_SIZE],
     /// The burst position whose mbuf is being processed, until its handler
     /// takes the index.
     current: Option<usize>,
@@ -48,7 +44,6 @@ impl Stage {
         Stage {
             indexes: Box::new([FieldIndex::EMPTY; BURST_SIZE]),
             headers: [None; BURST_SIZE],
-            senders: [ParticipantIdx(0); BURST_SIZE],
             current: None,
         }
     }
@@ -62,11 +57,10 @@ impl Stage {
     }
 
     /// Position `i` now holds the index of the only message of the datagram
-    /// with headers `h`, sent by `sender`.
+    /// with headers `h`.
     #[inline]
-    pub(super) fn keep(&mut self, i: usize, h: Headers, sender: ParticipantIdx) {
+    pub(super) fn keep(&mut self, i: usize, h: Headers) {
         self.headers[i] = Some(h);
-        self.senders[i] = sender;
     }
 
     /// The mbuf at burst position `i` is being processed (`None`: an mbuf
@@ -80,13 +74,6 @@ impl Stage {
     #[inline]
     pub(super) fn headers(&self) -> Option<Headers> {
         self.headers[self.current?]
-    }
-
-    /// The sender of the mbuf being processed, if it was staged.
-    #[inline]
-    pub(super) fn sender(&self) -> Option<ParticipantIdx> {
-        let i = self.current?;
-        self.headers[i].map(|_| self.senders[i])
     }
 
     /// The staged index of the message at `span` in the mbuf being
