@@ -422,6 +422,18 @@ impl BinTable {
         Ok(self.resolve(entry, key))
     }
 
+    /// Asks for the first-level entry `pan` will read, ahead of its
+    /// [`BinTable::lookup`]: the lcore calls it for every request of a burst
+    /// before handling any, so the burst's first-level misses overlap (the
+    /// tail range, when there is one, depends on that entry and is read
+    /// cold). A PAN that does not parse is ignored. Changes nothing.
+    #[inline]
+    pub fn warm(&self, pan: &[u8]) {
+        if let Ok(key) = parse_pan(pan) {
+            rte::prefetch0(&self.first[key.head as usize]);
+        }
+    }
+
     /// Looks up many PANs; `out[i]` receives the answer for `pans[i]`.
     /// Extra `out` slots are left untouched; extra `pans` are ignored.
     ///

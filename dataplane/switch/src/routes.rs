@@ -328,6 +328,16 @@ impl RouteSnapshot {
         }
     }
 
+    /// Asks for the table lines [`RouteSnapshot::route`] will read for a
+    /// request without field 100 (a field 100 route reads the small
+    /// institution map instead). Changes nothing.
+    #[inline]
+    pub fn warm_route(&self, field100: Option<&[u8]>, pan: Option<&[u8]>) {
+        if let (None, Some(pan)) = (field100, pan) {
+            self.bins.warm(pan);
+        }
+    }
+
     pub fn bins(&self) -> &BinTable {
         &self.bins
     }

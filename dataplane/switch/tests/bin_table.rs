@@ -136,6 +136,28 @@ fn a_burst_lookup_answers_like_single_lookups() {
     }
 }
 
+/// Warming reads the card number off the wire before any check: whatever it
+/// is given, it must neither fail nor change an answer.
+#[test]
+fn warming_takes_any_bytes_and_changes_no_answer() {
+    let t = table(&[("45", 1), ("455678", 2), ("45567812", 3)]);
+    let pans: [&[u8]; 7] = [
+        b"4556781234567890",
+        b"",
+        b"12",
+        b"45x0000000000000",
+        b"45567812345678901234567890",
+        b"9999999999999999999",
+        &[0xff; 16],
+    ];
+    let before: Vec<_> = pans.iter().map(|p| t.lookup(p)).collect();
+    for pan in pans {
+        t.warm(pan);
+    }
+    let after: Vec<_> = pans.iter().map(|p| t.lookup(p)).collect();
+    assert_eq!(before, after);
+}
+
 /// The obvious definition: scan every prefix, keep the longest that `pan`
 /// starts with.
 fn reference(rows: &[(String, u32)], pan: &str) -> Option<u32> {

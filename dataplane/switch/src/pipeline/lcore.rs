@@ -1,5 +1,6 @@
 //! One switch lcore, run to completion: rx burst → stage (decode every
-//! message of the burst, prefetch the table lines its keys will touch) →
+//! message of the burst, prefetch the table lines its keys will touch,
+//! BIN entry included) →
 //! classify and process each message in its own mbuf → tx buffer; then
 //! hand-offs from other lcores, expired timers, and the tx drain timer.
 //!
@@ -439,6 +440,7 @@ impl SwitchLcore {
                         rrn,
                     }]);
                     self.pending.warm(&[pending_key]);
+                    routes.warm_route(Self::field(index, msg, 100), Self::field(index, msg, 2));
                 }
                 MessageKind::Response(_) => self.pending.warm(&[pending_key]),
                 _ => {}
